@@ -1,0 +1,37 @@
+"""Installs the speechbrain_ee package: efficient end-to-end ASR on SpeechBrain."""
+
+from setuptools import find_packages, setup
+
+with open("README.md", encoding="utf-8") as f:
+    long_description = f.read()
+
+setup(
+    name="speechbrain-ee",
+    version="0.1.0",
+    description="Efficient end-to-end speech recognition on SpeechBrain: "
+    "SummaryMixing, early exits, blank skipping, distillation, S3-Router.",
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["speechbrain_ee", "speechbrain_ee.*"]),
+    install_requires=[
+        # torchaudio 2.11 is the last release: an unpinned install pairs it
+        # with a newer torch and `import torchaudio` fails, so pin the pair.
+        "torch==2.11.*",
+        "torchaudio==2.11.*",
+        "speechbrain==1.1.*",
+        "hyperpyyaml",
+        "sentencepiece",
+        "jiwer",
+        "soundfile",
+        "numpy",
+        "tqdm",
+        "matplotlib",
+    ],
+    extras_require={
+        "dev": ["pytest", "pytest-timeout"],
+    },
+    entry_points={
+        "console_scripts": ["speechbrain-ee=speechbrain_ee.cli:main"],
+    },
+)

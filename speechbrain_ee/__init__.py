@@ -1,0 +1,1 @@
+"""speechbrain-ee: efficient end-to-end speech recognition on SpeechBrain."""

@@ -1,0 +1,78 @@
+"""The ``speechbrain-ee`` command line: one sub-command per tool.
+
+Each sub-command lives in its own module, which provides
+``add_arguments(parser)`` and ``run(args)``; this file only wires them.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "corpus": (
+        "speechbrain_ee.dataio.corpus",
+        "build the built-in corpora (mini-librispeech, mini-commonvoice)",
+    ),
+    "demo": (
+        "speechbrain_ee.demo",
+        "build the corpora, train the baseline CTC recipe, print WERs",
+    ),
+}
+
+
+def build_parser():
+    """The argument parser with every sub-command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Example
+    -------
+    >>> parser = build_parser()
+    >>> parser.parse_args(["corpus", "--out", "x"]).command
+    'corpus'
+    """
+    parser = argparse.ArgumentParser(
+        prog="speechbrain-ee",
+        description="Efficient end-to-end speech recognition on SpeechBrain.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub_parser = sub.add_parser(name, help=help_text,
+                                    description=help_text)
+        module.add_arguments(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``speechbrain-ee`` console script.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        status = args._module.run(args)
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
+        print(f"speechbrain-ee {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0 if status is None else int(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

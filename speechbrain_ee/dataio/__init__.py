@@ -1,0 +1,1 @@
+"""Data: built-in synthetic corpora, dataset preparation and text normalisation."""

@@ -1,0 +1,313 @@
+"""Data preparation for Common Voice (and data in its layout).
+
+Expected layout (as extracted from commonvoice.mozilla.org)::
+
+    <data_folder>/train.tsv, dev.tsv, test.tsv, ...
+    <data_folder>/clips/<path>          (MP3; <path> from the TSV)
+
+The TSVs are tab-separated with a header holding at least ``client_id``,
+``path`` and ``sentence``. Each prepared TSV gives ``<save_folder>/<stem>.csv``
+with the columns ``ID, duration, wav, spk_id, wrd``, where ``wrd`` is the
+sentence normalised to the LibriSpeech character set (``normalize_text``), so
+that a LibriSpeech model can be scored on it.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import collections
+import csv
+import logging
+import os
+from pathlib import Path
+
+from speechbrain_ee.dataio.librispeech_prepare import (
+    audio_duration,
+    check_data_folder,
+    is_prepared,
+    log_skipped,
+    save_options,
+    write_csv,
+)
+from speechbrain_ee.dataio.text import normalize_text
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("client_id", "path", "sentence")
+DEFAULT_TSV_FILES = ("train.tsv", "dev.tsv", "test.tsv")
+COMMON_VOICE_LAYOUT = "clips/*.mp3 and TSV files such as test.tsv"
+OPTIONS_FILE = "prepare_common_voice.json"
+
+
+def prepare_common_voice(
+    data_folder,
+    save_folder,
+    train_tsv_file=None,
+    dev_tsv_file=None,
+    test_tsv_file=None,
+    skip_prep=False,
+):
+    """Writes ``<save_folder>/<tsv stem>.csv`` for each TSV file.
+
+    When no TSV file is given, the ``train.tsv``, ``dev.tsv`` and
+    ``test.tsv`` of ``data_folder`` that exist are prepared; when any is
+    given, only the given ones are. Preparation is skipped when all the CSVs
+    and the option file ``prepare_common_voice.json`` exist and the options
+    match. Clips that cannot be used (missing or unreadable audio, a
+    sentence empty after normalisation) are logged by name, skipped and
+    counted.
+
+    Arguments
+    ---------
+    data_folder : str or Path
+        The Common Voice language folder, holding ``clips/``.
+    save_folder : str or Path
+        Where the CSVs go; created if needed.
+    train_tsv_file, dev_tsv_file, test_tsv_file : str or Path, optional
+        TSV files to prepare, e.g. ``<data_folder>/test.tsv``.
+    skip_prep : bool
+        If True, do nothing and return the CSV paths.
+
+    Returns
+    -------
+    dict
+        CSV name (TSV stem) -> path of its CSV.
+
+    Example
+    -------
+    >>> import tempfile, numpy, soundfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "clips").mkdir()
+    >>> soundfile.write(root / "clips" / "c1.mp3", numpy.zeros(16000), 16000)
+    >>> _ = (root / "test.tsv").write_text(
+    ...     "client_id\\tpath\\tsentence\\nspk1\\tc1.mp3\\tIt's 5 o'clock.\\n"
+    ... )
+    >>> tsv = root / "test.tsv"
+    >>> csvs = prepare_common_voice(root, root / "out", test_tsv_file=tsv)
+    >>> print(csvs["test"].read_text().splitlines()[1])  # doctest: +ELLIPSIS
+    c1,1.0,/.../clips/c1.mp3,spk1,IT'S FIVE O'CLOCK
+    """
+    save_folder = Path(save_folder)
+    given = [f for f in (train_tsv_file, dev_tsv_file, test_tsv_file) if f]
+    if skip_prep:
+        names = [Path(f).stem for f in given or DEFAULT_TSV_FILES]
+        return {name: save_folder / f"{name}.csv" for name in names}
+    data_folder = check_data_folder(data_folder, COMMON_VOICE_LAYOUT)
+    tsv_files = check_tsv_files(data_folder, given)
+    csv_paths = {name: save_folder / f"{name}.csv" for name in tsv_files}
+    options = {
+        "data_folder": str(data_folder),
+        "tsv_files": {name: str(path) for name, path in tsv_files.items()},
+    }
+    options_path = save_folder / OPTIONS_FILE
+    if is_prepared(csv_paths.values(), options_path, options):
+        logger.info(
+            "Common Voice already prepared in %s, skipping", save_folder
+        )
+        return csv_paths
+    save_folder.mkdir(parents=True, exist_ok=True)
+    for name, tsv_file in tsv_files.items():
+        skipped = collections.Counter()
+        rows = common_voice_rows(tsv_file, data_folder / "clips", skipped)
+        write_csv(rows, csv_paths[name])
+        log_skipped(str(tsv_file), skipped)
+    save_options(options_path, options)
+    return csv_paths
+
+
+def check_tsv_files(data_folder, tsv_files):
+    """Resolves the TSV files to prepare, with clear errors.
+
+    Arguments
+    ---------
+    data_folder : Path
+        The Common Voice folder.
+    tsv_files : list of str or Path
+        The TSV files given by the user; if empty, the default ``train.tsv``,
+        ``dev.tsv`` and ``test.tsv`` of ``data_folder`` that exist.
+
+    Returns
+    -------
+    dict
+        CSV name (TSV stem) -> absolute TSV path.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "test.tsv").touch()
+    >>> list(check_tsv_files(root, []))
+    ['test']
+    >>> check_tsv_files(root, [root / "dev.tsv"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: TSV file .../dev.tsv not found
+    """
+    if tsv_files:
+        paths = [Path(f).absolute() for f in tsv_files]
+        for path in paths:
+            if not path.is_file():
+                raise FileNotFoundError(f"TSV file {path} not found")
+    else:
+        paths = [data_folder / f for f in DEFAULT_TSV_FILES]
+        paths = [path for path in paths if path.is_file()]
+        if not paths:
+            raise FileNotFoundError(
+                f"None of {', '.join(DEFAULT_TSV_FILES)} found in "
+                f"{data_folder}; pass train_tsv_file, dev_tsv_file or "
+                "test_tsv_file"
+            )
+    named = {}
+    for path in paths:
+        if path.stem in named and named[path.stem] != path:
+            raise ValueError(
+                f"TSV files {named[path.stem]} and {path} would both be "
+                f"written to {path.stem}.csv"
+            )
+        named[path.stem] = path
+    return named
+
+
+def read_tsv(tsv_file):
+    """Reads a Common Voice TSV (quotes are kept as text).
+
+    Arguments
+    ---------
+    tsv_file : str or Path
+        Tab-separated file whose header holds ``REQUIRED_COLUMNS``.
+
+    Returns
+    -------
+    list of dict
+        One dict per line, keyed by the header.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "test.tsv"
+    >>> _ = path.write_text('client_id\\tpath\\tsentence\\n')
+    >>> with open(path, "a") as f:
+    ...     _ = f.write('c\\ta.mp3\\t"Hi"\\n')
+    >>> read_tsv(path)
+    [{'client_id': 'c', 'path': 'a.mp3', 'sentence': '"Hi"'}]
+    >>> _ = path.write_text("client_id\\tsentence\\n")
+    >>> read_tsv(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Column 'path' missing from .../test.tsv (columns: ...)
+    """
+    with open(tsv_file, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        columns = reader.fieldnames or []
+        for column in REQUIRED_COLUMNS:
+            if column not in columns:
+                raise ValueError(
+                    f"Column '{column}' missing from {tsv_file} "
+                    f"(columns: {', '.join(columns) or 'none'})"
+                )
+        return list(reader)
+
+
+def common_voice_rows(tsv_file, clips_folder, skipped=None):
+    """Manifest rows of one Common Voice TSV, in the TSV's order.
+
+    Arguments
+    ---------
+    tsv_file : str or Path
+        The TSV file.
+    clips_folder : Path
+        Folder of the audio clips named in the ``path`` column.
+    skipped : collections.Counter, optional
+        Incremented per reason for each clip skipped.
+
+    Returns
+    -------
+    list of dict
+        One dict with the ``CSV_COLUMNS`` keys per usable clip.
+
+    Example
+    -------
+    >>> import tempfile, numpy, soundfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> soundfile.write(root / "a.mp3", numpy.zeros(8000), 16000)
+    >>> _ = (root / "t.tsv").write_text(
+    ...     "client_id\\tpath\\tsentence\\n"
+    ...     "c\\ta.mp3\\tHi!\\n"
+    ...     "c\\tb.mp3\\tYo\\n"
+    ... )
+    >>> skipped = collections.Counter()
+    >>> rows = common_voice_rows(root / "t.tsv", root, skipped)
+    >>> [row["wrd"] for row in rows]
+    ['HI']
+    >>> dict(skipped)
+    {'missing audio': 1}
+    """
+    skipped = collections.Counter() if skipped is None else skipped
+    rows, seen = [], set()
+    for line, entry in enumerate(read_tsv(tsv_file), start=2):
+        where = f"{tsv_file}:{line}"
+        if not entry["path"] or entry["sentence"] is None:
+            logger.warning("Skipping %s: no path or too few columns", where)
+            skipped["malformed line"] += 1
+            continue
+        clip = find_clip(clips_folder, entry["path"])
+        clip_id = clip.stem
+        if clip_id in seen:
+            logger.warning("Skipping %s: clip %s listed twice", where, clip_id)
+            skipped["duplicate clip"] += 1
+            continue
+        words = normalize_text(entry["sentence"])
+        if not words:
+            logger.warning(
+                "Skipping %s (%s): sentence %r is empty after normalisation",
+                where,
+                clip_id,
+                entry["sentence"],
+            )
+            skipped["empty sentence"] += 1
+            continue
+        if not clip.is_file():
+            logger.warning("Skipping %s: audio file %s not found", where, clip)
+            skipped["missing audio"] += 1
+            continue
+        duration = audio_duration(clip, skipped)
+        if duration is not None:
+            seen.add(clip_id)
+            rows.append(
+                {
+                    "ID": clip_id,
+                    "duration": duration,
+                    "wav": os.path.abspath(clip),
+                    "spk_id": entry["client_id"],
+                    "wrd": words,
+                }
+            )
+    return rows
+
+
+def find_clip(clips_folder, path):
+    """Path of a clip; old Common Voice TSVs leave out the ``.mp3``.
+
+    Arguments
+    ---------
+    clips_folder : Path
+        The ``clips`` folder.
+    path : str
+        The TSV's ``path`` entry.
+
+    Returns
+    -------
+    Path
+        ``clips_folder / path``, or with ``.mp3`` added if only that exists.
+
+    Example
+    -------
+    >>> find_clip(Path("clips"), "common_voice_en_1.mp3").name
+    'common_voice_en_1.mp3'
+    """
+    clip = Path(clips_folder) / path
+    with_mp3 = clip.with_name(clip.name + ".mp3")
+    if not clip.is_file() and with_mp3.is_file():
+        return with_mp3
+    return clip

@@ -1,0 +1,498 @@
+"""Data preparation for LibriSpeech: one CSV manifest per split.
+
+Expected layout (as extracted from openslr.org/12)::
+
+    <data_folder>/<split>/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt
+    <data_folder>/<split>/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac
+
+Each ``<save_folder>/<split>.csv`` has the columns ``ID, duration, wav,
+spk_id, wrd`` that SpeechBrain's LibriSpeech recipes read. The helpers for
+the manifest (``audio_duration``, ``write_csv``, the option file checks) are
+shared with the Common Voice preparation.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import collections
+import csv
+import json
+import logging
+import os
+from pathlib import Path
+
+import soundfile as sf
+
+logger = logging.getLogger(__name__)
+
+CSV_COLUMNS = ("ID", "duration", "wav", "spk_id", "wrd")
+LIBRISPEECH_SPLITS = (
+    "train-clean-100",
+    "train-clean-360",
+    "train-other-500",
+    "dev-clean",
+    "dev-other",
+    "test-clean",
+    "test-other",
+)
+AUDIO_EXTENSIONS = (".flac", ".wav")
+LIBRISPEECH_LAYOUT = (
+    "split folders such as dev-clean/, each holding "
+    "<speaker>/<chapter>/<speaker>-<chapter>.trans.txt and "
+    "<speaker>-<chapter>-<utterance>.flac"
+)
+OPTIONS_FILE = "prepare_librispeech.json"
+
+
+def prepare_librispeech(
+    data_folder,
+    save_folder,
+    tr_splits=(),
+    dev_splits=(),
+    te_splits=(),
+    select_n_sentences=None,
+    skip_prep=False,
+):
+    """Writes ``<save_folder>/<split>.csv`` for each requested split.
+
+    Preparation is skipped when all the CSVs and the option file
+    ``prepare_librispeech.json`` exist and the options match; otherwise the
+    requested CSVs are (re)written. Nothing else in ``save_folder`` is
+    touched. Utterances that cannot be used (unreadable audio, empty
+    transcript, audio without transcript or transcript without audio) are
+    logged by name, skipped and counted.
+
+    Arguments
+    ---------
+    data_folder : str or Path
+        The LibriSpeech folder, the one holding ``train-clean-100/`` etc.
+    save_folder : str or Path
+        Where the CSVs go; created if needed.
+    tr_splits, dev_splits, te_splits : sequence of str
+        Split folders to prepare, e.g. ``["train-clean-100"]``. Any folder of
+        ``data_folder`` is accepted (e.g. ``train-clean-5`` of Mini
+        LibriSpeech); the three lists only document the roles.
+    select_n_sentences : int, optional
+        Keep only the first N utterances (by ID) of each split.
+    skip_prep : bool
+        If True, do nothing and return the CSV paths.
+
+    Returns
+    -------
+    dict
+        Split name -> path of its CSV.
+
+    Example
+    -------
+    >>> import tempfile, numpy, soundfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> chapter = root / "dev-clean" / "84" / "121123"
+    >>> chapter.mkdir(parents=True)
+    >>> audio = numpy.zeros(8000)
+    >>> soundfile.write(chapter / "84-121123-0000.flac", audio, 16000)
+    >>> trans = chapter / "84-121123.trans.txt"
+    >>> _ = trans.write_text("84-121123-0000 GO\\n")
+    >>> out = root / "out"
+    >>> csvs = prepare_librispeech(root, out, dev_splits=["dev-clean"])
+    >>> print(csvs["dev-clean"].read_text().splitlines()[1])
+    ... # doctest: +ELLIPSIS
+    84-121123-0000,0.5,/.../dev-clean/84/121123/84-121123-0000.flac,84,GO
+    """
+    splits = list(dict.fromkeys([*tr_splits, *dev_splits, *te_splits]))
+    if not splits:
+        raise ValueError(
+            "No split requested: give tr_splits, dev_splits "
+            "or te_splits, e.g. dev_splits=['dev-clean']"
+        )
+    save_folder = Path(save_folder)
+    csv_paths = {split: save_folder / f"{split}.csv" for split in splits}
+    if skip_prep:
+        return csv_paths
+    data_folder = check_data_folder(data_folder, LIBRISPEECH_LAYOUT)
+    check_splits(data_folder, splits)
+    options = {
+        "data_folder": str(data_folder),
+        "splits": splits,
+        "select_n_sentences": select_n_sentences,
+    }
+    options_path = save_folder / OPTIONS_FILE
+    if is_prepared(csv_paths.values(), options_path, options):
+        logger.info(
+            "LibriSpeech already prepared in %s, skipping", save_folder
+        )
+        return csv_paths
+    save_folder.mkdir(parents=True, exist_ok=True)
+    for split, csv_path in csv_paths.items():
+        skipped = collections.Counter()
+        rows = librispeech_split_rows(
+            data_folder / split, select_n_sentences, skipped
+        )
+        write_csv(rows, csv_path)
+        log_skipped(split, skipped)
+    save_options(options_path, options)
+    return csv_paths
+
+
+def librispeech_split_rows(
+    split_folder, select_n_sentences=None, skipped=None
+):
+    """Manifest rows of one LibriSpeech split, sorted by utterance ID.
+
+    Arguments
+    ---------
+    split_folder : Path
+        E.g. ``LibriSpeech/dev-clean``.
+    select_n_sentences : int, optional
+        Stop after this many usable utterances.
+    skipped : collections.Counter, optional
+        Incremented per reason for each utterance skipped.
+
+    Returns
+    -------
+    list of dict
+        One dict with the ``CSV_COLUMNS`` keys per utterance.
+
+    Example
+    -------
+    >>> import tempfile, numpy, soundfile
+    >>> chapter = Path(tempfile.mkdtemp()) / "1" / "2"
+    >>> chapter.mkdir(parents=True)
+    >>> soundfile.write(chapter / "1-2-0000.flac", numpy.zeros(1600), 16000)
+    >>> trans = chapter / "1-2.trans.txt"
+    >>> _ = trans.write_text("1-2-0000 HI\\n1-2-0001 YO\\n")
+    >>> skipped = collections.Counter()
+    >>> rows = librispeech_split_rows(chapter.parents[1], None, skipped)
+    >>> [row["ID"] for row in rows]
+    ['1-2-0000']
+    >>> dict(skipped)
+    {'transcript without audio': 1}
+    """
+    skipped = collections.Counter() if skipped is None else skipped
+    transcripts = read_transcripts(split_folder, skipped)
+    audio = find_audio(split_folder)
+    for utt_id in sorted(audio.keys() - transcripts.keys()):
+        logger.warning("Skipping %s: no transcript for it", audio[utt_id])
+        skipped["audio without transcript"] += 1
+    rows = []
+    for utt_id in sorted(transcripts):
+        if select_n_sentences is not None and len(rows) >= select_n_sentences:
+            break
+        if utt_id not in audio:
+            logger.warning(
+                "Skipping %s: listed in a trans.txt of %s but no audio file",
+                utt_id,
+                split_folder,
+            )
+            skipped["transcript without audio"] += 1
+            continue
+        duration = audio_duration(audio[utt_id], skipped)
+        if duration is not None:
+            rows.append(
+                {
+                    "ID": utt_id,
+                    "duration": duration,
+                    "wav": os.path.abspath(audio[utt_id]),
+                    "spk_id": utt_id.split("-")[0],
+                    "wrd": transcripts[utt_id],
+                }
+            )
+    return rows
+
+
+def read_transcripts(split_folder, skipped):
+    """Reads every ``*.trans.txt`` under a folder.
+
+    Arguments
+    ---------
+    split_folder : Path
+        Folder searched recursively.
+    skipped : collections.Counter
+        Incremented for each empty transcript (which is left out).
+
+    Returns
+    -------
+    dict
+        Utterance ID -> transcript (whitespace collapsed).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> trans = folder / "1-2.trans.txt"
+    >>> _ = trans.write_text("1-2-0000 A  B\\n1-2-0001\\n")
+    >>> skipped = collections.Counter()
+    >>> read_transcripts(folder, skipped), dict(skipped)
+    ({'1-2-0000': 'A B'}, {'empty transcript': 1})
+    """
+    transcripts = {}
+    for trans_file in sorted(Path(split_folder).rglob("*.trans.txt")):
+        with open(trans_file, encoding="utf-8") as f:
+            for line in f:
+                utt_id, _, text = line.strip().partition(" ")
+                if not utt_id:
+                    continue
+                text = " ".join(text.split())
+                if not text:
+                    logger.warning(
+                        "Skipping %s: empty transcript in %s",
+                        utt_id,
+                        trans_file,
+                    )
+                    skipped["empty transcript"] += 1
+                    continue
+                transcripts[utt_id] = text
+    return transcripts
+
+
+def find_audio(split_folder):
+    """Finds the audio files of a split (``.flac`` preferred over ``.wav``).
+
+    Arguments
+    ---------
+    split_folder : Path
+        Folder searched recursively.
+
+    Returns
+    -------
+    dict
+        File stem (utterance ID) -> path.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "1-2-0000.wav").touch()
+    >>> (folder / "1-2-0000.flac").touch()
+    >>> find_audio(folder)["1-2-0000"].name
+    '1-2-0000.flac'
+    """
+    audio = {}
+    for extension in reversed(AUDIO_EXTENSIONS):
+        for path in Path(split_folder).rglob("*" + extension):
+            audio[path.name[: -len(extension)]] = path
+    return audio
+
+
+def audio_duration(path, skipped=None):
+    """Duration of an audio file in seconds, read from its header.
+
+    Files whose header gives no frame count (some MP3s) are decoded. An
+    unreadable file is logged by name and counted, not raised.
+
+    Arguments
+    ---------
+    path : str or Path
+        Audio file readable by soundfile (FLAC, WAV, MP3, ...).
+    skipped : collections.Counter, optional
+        ``skipped["unreadable audio"]`` is incremented on failure.
+
+    Returns
+    -------
+    float or None
+        Seconds, or None if the file cannot be read or is empty.
+
+    Example
+    -------
+    >>> import tempfile, numpy
+    >>> path = Path(tempfile.mkdtemp()) / "a.flac"
+    >>> sf.write(path, numpy.zeros(4000), 16000)
+    >>> audio_duration(path)
+    0.25
+    >>> _ = path.write_bytes(b"not audio")
+    >>> audio_duration(path) is None
+    True
+    """
+    try:
+        info = sf.info(str(path))
+        frames = info.frames
+        if frames <= 0 or frames >= 2**62:  # unknown length: decode
+            frames = len(sf.read(str(path), dtype="int16", always_2d=True)[0])
+    except (RuntimeError, OSError, ValueError) as error:
+        logger.warning("Skipping unreadable audio file %s: %s", path, error)
+    else:
+        if frames > 0:
+            return frames / info.samplerate
+        logger.warning("Skipping empty audio file %s", path)
+    if skipped is not None:
+        skipped["unreadable audio"] += 1
+    return None
+
+
+def write_csv(rows, csv_path):
+    """Writes manifest rows atomically (a partial file is never left).
+
+    Arguments
+    ---------
+    rows : list of dict
+        Dicts with the ``CSV_COLUMNS`` keys.
+    csv_path : str or Path
+        Output file; its folder must exist.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.csv"
+    >>> write_csv([dict(ID="a", duration=1.5, wav="/a.flac", spk_id="s",
+    ...                 wrd="HI")], path)
+    >>> print(path.read_text().strip())
+    ID,duration,wav,spk_id,wrd
+    a,1.5,/a.flac,s,HI
+    """
+    csv_path = Path(csv_path)
+    tmp_path = csv_path.with_name(csv_path.name + ".tmp")
+    with open(tmp_path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp_path, csv_path)
+    logger.info("Wrote %d utterances to %s", len(rows), csv_path)
+
+
+def log_skipped(name, skipped):
+    """Logs how many utterances of a split were skipped, per reason.
+
+    Arguments
+    ---------
+    name : str
+        The split or file the counts belong to.
+    skipped : collections.Counter
+        Reason -> count.
+
+    Example
+    -------
+    >>> log_skipped("dev-clean", collections.Counter({"empty transcript": 2}))
+    """
+    if skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
+        logger.warning(
+            "%s: skipped %d utterances (%s)",
+            name,
+            sum(skipped.values()),
+            reasons,
+        )
+
+
+def check_data_folder(data_folder, layout):
+    """Returns the absolute data folder or raises a clear error.
+
+    Arguments
+    ---------
+    data_folder : str or Path
+        The folder given by the user.
+    layout : str
+        What is expected inside it, for the error message.
+
+    Returns
+    -------
+    Path
+        The absolute folder.
+
+    Example
+    -------
+    >>> check_data_folder("/no/such/folder", "<split>/")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Data folder /no/such/folder not found; expected ...
+    """
+    data_folder = Path(data_folder).absolute()
+    if not data_folder.is_dir():
+        raise FileNotFoundError(
+            f"Data folder {data_folder} not found; expected a folder holding "
+            f"{layout}"
+        )
+    return data_folder
+
+
+def check_splits(data_folder, splits):
+    """Raises a clear error if a requested split folder is missing.
+
+    Arguments
+    ---------
+    data_folder : Path
+        The LibriSpeech folder.
+    splits : list of str
+        The requested split folders.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "dev-clean").mkdir()
+    >>> check_splits(root, ["dev-clean", "test-clean"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Split test-clean not found in ...; splits found: ...
+    """
+    missing = [s for s in splits if not (Path(data_folder) / s).is_dir()]
+    if not missing:
+        return
+    found = sorted(p.name for p in Path(data_folder).iterdir() if p.is_dir())
+    hint = ""
+    if (Path(data_folder) / "LibriSpeech").is_dir():
+        hint = f" (did you mean {Path(data_folder) / 'LibriSpeech'}?)"
+    raise FileNotFoundError(
+        f"Split {', '.join(missing)} not found in {data_folder}{hint}; "
+        f"splits found: {', '.join(found) or 'none'}"
+    )
+
+
+def is_prepared(csv_paths, options_path, options):
+    """Whether all outputs exist and were made with the same options.
+
+    Arguments
+    ---------
+    csv_paths : iterable of Path
+        The outputs.
+    options_path : Path
+        The JSON file saved by ``save_options`` after the last preparation.
+    options : dict
+        The options of this call (JSON serialisable).
+
+    Returns
+    -------
+    bool
+        True when the preparation can be skipped.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> save_options(folder / "opt.json", {"splits": ["dev-clean"]})
+    >>> is_prepared([], folder / "opt.json", {"splits": ["dev-clean"]})
+    True
+    >>> is_prepared([], folder / "opt.json", {"splits": ["test-clean"]})
+    False
+    """
+    if not all(Path(p).is_file() for p in csv_paths):
+        return False
+    try:
+        with open(options_path, encoding="utf-8") as f:
+            saved = json.load(f)
+    except (OSError, ValueError):
+        return False
+    # Round trip through JSON so that tuples compare equal to lists.
+    return saved == json.loads(json.dumps(options))
+
+
+def save_options(options_path, options):
+    """Saves the options of a finished preparation as JSON.
+
+    Arguments
+    ---------
+    options_path : Path
+        Output file.
+    options : dict
+        JSON serialisable options.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "opt.json"
+    >>> save_options(path, {"a": 1})
+    >>> path.read_text()
+    '{\\n  "a": 1\\n}\\n'
+    """
+    with open(options_path, "w", encoding="utf-8") as f:
+        json.dump(options, f, indent=2)
+        f.write("\n")

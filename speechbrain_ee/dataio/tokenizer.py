@@ -1,0 +1,97 @@
+"""The tokenizer step of the recipes: a SentencePiece model trained on the
+``wrd`` column of a training CSV, through SpeechBrain's wrapper.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import csv
+import os
+
+from speechbrain.tokenizers.SentencePiece import SentencePiece
+
+
+def _check_train_csv(train_csv, column="wrd"):
+    """Raises a clear error when the training CSV cannot train a tokenizer."""
+    if not os.path.isfile(train_csv):
+        raise FileNotFoundError(
+            f"Tokenizer: training CSV {train_csv} does not exist. Run the "
+            "data preparation first (or check train_csv in the YAML)."
+        )
+    with open(train_csv, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or column not in reader.fieldnames:
+            raise ValueError(
+                f"Tokenizer: {train_csv} has no '{column}' column "
+                f"(columns: {reader.fieldnames})."
+            )
+        if not any(row[column].strip() for row in reader):
+            raise ValueError(
+                f"Tokenizer: {train_csv} has no non-empty '{column}' entry."
+            )
+
+
+def train_tokenizer(
+    save_folder,
+    vocab_size,
+    train_csv,
+    model_type="unigram",
+    character_coverage=1.0,
+):
+    """Trains (or loads, when already trained) a SentencePiece tokenizer.
+
+    The model is ``<save_folder>/<vocab_size>_<model_type>.model``; an
+    existing model is loaded, not trained again. Token 0 is ``<unk>``, which
+    the CTC recipes use as the blank (SpeechBrain's convention).
+
+    Arguments
+    ---------
+    save_folder : str
+        Folder for the model files.
+    vocab_size : int
+        Number of tokens.
+    train_csv : str
+        CSV with a ``wrd`` column (the output of the data preparation).
+    model_type : str
+        ``"unigram"``, ``"bpe"`` or ``"char"``.
+    character_coverage : float
+        SentencePiece's character coverage.
+
+    Returns
+    -------
+    sentencepiece.SentencePieceProcessor
+        The trained tokenizer.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> tmp = tempfile.mkdtemp()
+    >>> csv_path = os.path.join(tmp, "train.csv")
+    >>> with open(csv_path, "w") as f:
+    ...     _ = f.write("ID,duration,wav,spk_id,wrd\\n")
+    ...     _ = f.write("a,1.0,a.flac,1,HELLO WORLD\\n")
+    >>> sp = train_tokenizer(tmp, 12, csv_path, model_type="char")
+    >>> sp.decode_ids(sp.encode_as_ids("HELLO"))
+    'HELLO'
+    """
+    _check_train_csv(train_csv)
+    os.makedirs(save_folder, exist_ok=True)
+    try:
+        tokenizer = SentencePiece(
+            model_dir=save_folder,
+            vocab_size=vocab_size,
+            annotation_train=train_csv,
+            annotation_read="wrd",
+            model_type=model_type,
+            character_coverage=character_coverage,
+        )
+    except RuntimeError as err:
+        if "Vocabulary size" in str(err):
+            raise ValueError(
+                f"Tokenizer: vocab_size={vocab_size} is too large for the "
+                f"text of {train_csv} ({err}). Lower output_neurons in the "
+                "YAML or use token_type: char."
+            ) from err
+        raise
+    return tokenizer.sp

@@ -1,0 +1,1 @@
+"""Decoding: CTC decoding helpers and exit strategies."""

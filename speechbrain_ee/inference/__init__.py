@@ -1,0 +1,1 @@
+"""Inference interfaces for pretrained speechbrain_ee models."""

@@ -1,0 +1,1 @@
+"""Encoders and models assembled from SpeechBrain and speechbrain_ee layers."""

@@ -1,0 +1,184 @@
+"""An acoustic encoder for CTC recipes: front end, input projection,
+positional encoding and any encoder with SpeechBrain's encoder signature.
+
+SpeechBrain's ``TransformerASR`` chooses its encoder from a fixed list of
+names. ``ASREncoder`` takes the encoder as an object instead, so a recipe
+switches between SpeechBrain's ``ConformerEncoder``, a SummaryMixing encoder
+or an early-exit wrapper by changing YAML only.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+from typing import Optional
+
+import torch
+from speechbrain.lobes.models.transformer.TransformerASR import (
+    make_transformer_src_tgt_masks,
+)
+from speechbrain.nnet.attention import RelPosEncXL
+from speechbrain.nnet.linear import Linear
+from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
+
+POSITIONAL_ENCODINGS = ("RelPosMHAXL", "none")
+
+
+class ASREncoder(torch.nn.Module):
+    """Front end, projection to ``d_model``, positional encoding and encoder.
+
+    The encoder is any module with SpeechBrain's encoder signature
+    ``forward(src, src_mask, src_key_padding_mask, pos_embs,
+    dynchunktrain_config)`` returning ``(output, extras)``.
+
+    Arguments
+    ---------
+    encoder : torch.nn.Module
+        The encoder, e.g. ``speechbrain.lobes.models.transformer.Conformer.
+        ConformerEncoder``.
+    input_size : int
+        Feature size after the front end (flattened), e.g. 640 for
+        SpeechBrain's ``ConvolutionFrontEnd`` on 80 Fbanks with 32 channels.
+    d_model : int
+        Width of the encoder.
+    front_end : torch.nn.Module, optional
+        Module applied to the features first (e.g. the CNN subsampler). Its
+        4-D output ``(batch, time, ch1, ch2)`` is flattened to 3-D.
+    positional_encoding : str
+        ``"RelPosMHAXL"``: relative positional embeddings passed to the
+        encoder as ``pos_embs`` (what SpeechBrain's RelPosMHAXL attention
+        needs); ``"none"``: no positional embeddings (convolution modules or
+        token mixers that need none).
+    dropout : float
+        Dropout after the input projection.
+    causal : bool
+        Whether the encoder's attention mask forbids looking ahead.
+
+    Example
+    -------
+    >>> from speechbrain.lobes.models.transformer.Conformer import (
+    ...     ConformerEncoder,
+    ... )
+    >>> enc = ASREncoder(
+    ...     encoder=ConformerEncoder(num_layers=2, d_model=64, d_ffn=128,
+    ...                              nhead=4, kernel_size=7),
+    ...     input_size=40, d_model=64)
+    >>> feats = torch.rand(3, 50, 40)
+    >>> out = enc(feats, torch.tensor([1.0, 0.8, 0.5]))
+    >>> out.shape
+    torch.Size([3, 50, 64])
+    """
+
+    def __init__(
+        self,
+        encoder,
+        input_size,
+        d_model,
+        front_end=None,
+        positional_encoding="RelPosMHAXL",
+        dropout=0.1,
+        causal=False,
+    ):
+        super().__init__()
+        if positional_encoding not in POSITIONAL_ENCODINGS:
+            raise ValueError(
+                f"positional_encoding={positional_encoding!r}: expected one "
+                f"of {POSITIONAL_ENCODINGS}."
+            )
+        self.front_end = front_end
+        self.encoder = encoder
+        self.causal = causal
+        self.projection = torch.nn.Sequential(
+            Linear(input_size=input_size, n_neurons=d_model),
+            torch.nn.Dropout(dropout),
+        )
+        self.pos_enc = (
+            RelPosEncXL(d_model)
+            if positional_encoding == "RelPosMHAXL"
+            else None
+        )
+
+    def embed(self, feats):
+        """Runs the front end and the input projection.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            Features ``(batch, time, n_feats)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(batch, time', d_model)``.
+        """
+        x = feats if self.front_end is None else self.front_end(feats)
+        if x.dim() == 4:
+            x = x.reshape(x.shape[0], x.shape[1], -1)
+        return self.projection(x)
+
+    def masks(
+        self,
+        x,
+        wav_lens=None,
+        dynchunktrain_config: Optional[DynChunkTrainConfig] = None,
+    ):
+        """The key padding mask (True where padded) and the attention mask.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Embedded input ``(batch, time, d_model)``.
+        wav_lens : torch.Tensor, optional
+            Relative lengths in ``[0, 1]``.
+        dynchunktrain_config : DynChunkTrainConfig, optional
+            Dynamic chunk training configuration (streaming).
+
+        Returns
+        -------
+        src_key_padding_mask : torch.Tensor or None
+        src_mask : torch.Tensor or None
+        """
+        src_key_padding_mask, _, src_mask, _ = make_transformer_src_tgt_masks(
+            x,
+            None,
+            wav_lens,
+            causal=self.causal,
+            dynchunktrain_config=dynchunktrain_config,
+        )
+        return src_key_padding_mask, src_mask
+
+    def forward(
+        self,
+        feats,
+        wav_lens=None,
+        dynchunktrain_config: Optional[DynChunkTrainConfig] = None,
+    ):
+        """Encodes a batch of features.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            Features ``(batch, time, n_feats)``.
+        wav_lens : torch.Tensor, optional
+            Relative lengths in ``[0, 1]``.
+        dynchunktrain_config : DynChunkTrainConfig, optional
+            Dynamic chunk training configuration (streaming).
+
+        Returns
+        -------
+        torch.Tensor
+            The encoder's output ``(batch, time', d_model)``.
+        """
+        x = self.embed(feats)
+        src_key_padding_mask, src_mask = self.masks(
+            x, wav_lens, dynchunktrain_config
+        )
+        pos_embs = None if self.pos_enc is None else self.pos_enc(x)
+        out = self.encoder(
+            x,
+            src_mask=src_mask,
+            src_key_padding_mask=src_key_padding_mask,
+            pos_embs=pos_embs,
+            dynchunktrain_config=dynchunktrain_config,
+        )
+        return out[0] if isinstance(out, (tuple, list)) else out

@@ -1,0 +1,22 @@
+"""The main job end to end (slow: about 20 minutes on 2 cores)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_builds_trains_and_scores(tmp_path):
+    out = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "speechbrain_ee.cli", "demo",
+           "--corpus-dir", str(tmp_path / "corpora"),
+           "--output-folder", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=2400)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test-clean" in proc.stdout and "cv-test" in proc.stdout
+    results = json.loads((out / "results.json").read_text())
+    # Real learning: far below the 100% of an untrained model.
+    assert results["test-clean"]["beam_WER"] < 50
+    assert results["cv-test"]["beam_WER"] < 100

@@ -1,0 +1,244 @@
+"""Tests of the built-in corpora (tiny preset)."""
+
+import argparse
+import csv
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechbrain_ee.dataio import corpus as corpus_module
+from speechbrain_ee.dataio.corpus import (
+    COMMONVOICE_SPLITS,
+    LIBRISPEECH_SPLITS,
+    TSV_COLUMNS,
+    CorpusConfig,
+    SplitSize,
+    add_arguments,
+    build_corpora,
+    preset_config,
+    run,
+)
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("flite") is None,
+    reason="espeak-ng and flite are needed (bash tools/install.sh)",
+)
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny corpora, built once (two worker processes)."""
+    return build_corpora(tmp_path_factory.mktemp("tiny"), preset="tiny", seed=SEED, workers=2)
+
+
+def read_transcripts(root):
+    """Utterance id -> transcript over every trans.txt of a LibriSpeech folder."""
+    out = {}
+    for path in sorted(Path(root).rglob("*.trans.txt")):
+        for line in path.read_text().splitlines():
+            utt_id, text = line.split(" ", 1)
+            out[utt_id] = text
+    return out
+
+
+def read_audio(root, pattern):
+    """Relative path -> samples of every audio file matching ``pattern``."""
+    return {
+        str(p.relative_to(root)): sf.read(p, dtype="int16")[0]
+        for p in sorted(Path(root).rglob(pattern))
+    }
+
+
+def test_librispeech_layout(tiny):
+    root = tiny["librispeech"]
+    config = preset_config("tiny")
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(LIBRISPEECH_SPLITS)
+    for split, size in zip(LIBRISPEECH_SPLITS, config.splits):
+        speakers = [p for p in (root / split).iterdir()]
+        assert len(speakers) == size.speakers
+        for speaker in speakers:
+            assert speaker.name.isdigit()
+            chapters = list(speaker.iterdir())
+            assert len(chapters) == size.chapters
+            for chapter in chapters:
+                assert chapter.name.isdigit()
+                prefix = f"{speaker.name}-{chapter.name}"
+                flacs = sorted(p.name for p in chapter.glob("*.flac"))
+                assert flacs == [f"{prefix}-{i:04d}.flac" for i in range(size.utterances)]
+                assert (chapter / f"{prefix}.trans.txt").is_file()
+                assert sorted(p.name for p in chapter.iterdir()) == sorted(
+                    flacs + [f"{prefix}.trans.txt"]
+                )
+
+
+def test_trans_txt_format(tiny):
+    root = tiny["librispeech"]
+    for path in root.rglob("*.trans.txt"):
+        lines = path.read_text().splitlines()
+        prefix = path.name[: -len(".trans.txt")]
+        for line in lines:
+            assert re.fullmatch(rf"{prefix}-\d{{4}} [A-Z']+( [A-Z']+)*", line), line
+            assert (path.parent / f"{line.split()[0]}.flac").is_file()
+
+
+def test_flac_format(tiny):
+    for path in tiny["librispeech"].rglob("*.flac"):
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.format, info.subtype) == (
+            16000, 1, "FLAC", "PCM_16"
+        )
+        assert 0.5 < info.duration < 12
+
+
+def test_disjoint_speakers_and_voices(tiny):
+    root = tiny["librispeech"]
+    speakers = {s: {p.name for p in (root / s).iterdir()} for s in LIBRISPEECH_SPLITS}
+    splits = list(speakers.values())
+    assert not (splits[0] & splits[1] or splits[0] & splits[2] or splits[1] & splits[2])
+    rows = [
+        [c.strip() for c in line.split("|")]
+        for line in (root / "SPEAKERS.TXT").read_text().splitlines()
+        if not line.startswith(";")
+    ]
+    assert {r[0] for r in rows} == set.union(*splits)
+    for speaker, sex, subset, minutes, _ in rows:
+        assert speaker in speakers[subset] and sex in "MF" and float(minutes) > 0
+    voices = {subset: {name.split(":")[1] for _, _, s, _, name in rows if s == subset}
+              for subset in LIBRISPEECH_SPLITS}
+    assert not voices[LIBRISPEECH_SPLITS[0]] & voices[LIBRISPEECH_SPLITS[2]]
+
+
+def test_commonvoice_tsvs_and_clips(tiny):
+    root = tiny["commonvoice"]
+    clients = {}
+    for split, count in zip(COMMONVOICE_SPLITS, preset_config("tiny").cv_clips):
+        with open(root / f"{split}.tsv", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            assert tuple(reader.fieldnames) == TSV_COLUMNS
+            rows = list(reader)
+        assert len(rows) == count
+        clients[split] = {r["client_id"] for r in rows}
+        for row in rows:
+            assert re.fullmatch(r"[0-9a-f]{128}", row["client_id"])
+            assert row["path"].endswith(".mp3") and row["locale"] == "en"
+            assert row["sentence"][0].isupper() and row["sentence"] != row["sentence"].upper()
+            samples, rate = sf.read(root / "clips" / row["path"])
+            assert rate == 16000 and samples.ndim == 1 and len(samples) > rate // 2
+    assert not clients["train"] & clients["test"]
+
+
+def test_corpus_json(tiny):
+    for root in tiny.values():
+        meta = json.loads((root / "corpus.json").read_text())
+        assert meta["complete"] is True
+        assert meta["options"]["seed"] == SEED and meta["options"]["preset"] == "tiny"
+        assert "stats" in meta
+
+
+def test_deterministic_whatever_the_workers(tiny, tmp_path):
+    again = build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1)
+    ls_a, ls_b = tiny["librispeech"], again["librispeech"]
+    assert read_transcripts(ls_a) == read_transcripts(ls_b)
+    audio_a, audio_b = read_audio(ls_a, "*.flac"), read_audio(ls_b, "*.flac")
+    assert audio_a.keys() == audio_b.keys()
+    assert all(np.array_equal(audio_a[k], audio_b[k]) for k in audio_a)
+    cv_a, cv_b = tiny["commonvoice"], again["commonvoice"]
+    for split in COMMONVOICE_SPLITS:
+        assert (cv_a / f"{split}.tsv").read_text() == (cv_b / f"{split}.tsv").read_text()
+    mp3_a, mp3_b = read_audio(cv_a, "*.mp3"), read_audio(cv_b, "*.mp3")
+    assert all(np.array_equal(mp3_a[k], mp3_b[k]) for k in mp3_a)
+    other = build_corpora(tmp_path / "other", preset="tiny", seed=SEED + 1, workers=1,
+                          only="librispeech")
+    assert read_transcripts(other["librispeech"]) != read_transcripts(ls_a)
+
+
+def test_resume_after_deleting_a_file(tmp_path, caplog):
+    paths = build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, only="librispeech")
+    root = paths["librispeech"]
+    victim = sorted(root.rglob("*.flac"))[3]
+    original = sf.read(victim, dtype="int16")[0]
+    victim.unlink()
+    meta = json.loads((root / "corpus.json").read_text())
+    meta["complete"] = False  # as if the build had been interrupted
+    (root / "corpus.json").write_text(json.dumps(meta))
+    build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, only="librispeech")
+    assert np.array_equal(sf.read(victim, dtype="int16")[0], original)
+    assert json.loads((root / "corpus.json").read_text())["complete"] is True
+    # A complete corpus is recognised and left alone.
+    mtime = victim.stat().st_mtime_ns
+    with caplog.at_level(logging.INFO, logger=corpus_module.__name__):
+        build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, only="librispeech")
+    assert "already built" in caplog.text
+    assert victim.stat().st_mtime_ns == mtime
+
+
+def test_refuses_to_overwrite(tmp_path):
+    build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, only="commonvoice")
+    with pytest.raises(FileExistsError, match="mini-commonvoice.*--overwrite"):
+        build_corpora(tmp_path, preset="tiny", seed=SEED + 1, workers=1, only="commonvoice")
+    foreign = tmp_path / "mini-librispeech"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="mini-librispeech.*--overwrite"):
+        build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, only="librispeech")
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_overwrite_rebuilds(tmp_path):
+    small = CorpusConfig(SplitSize(1, 1, 2), SplitSize(1, 1, 1), SplitSize(1, 1, 1), (1, 1, 1),
+                         (1, 1, 1))
+    (tmp_path / "keep.txt").write_text("not ours")
+    build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, config=small)
+    stray = tmp_path / "mini-librispeech" / "stray.txt"
+    stray.write_text("x")
+    paths = build_corpora(tmp_path, preset="tiny", seed=SEED + 1, workers=1, config=small,
+                          overwrite=True)
+    for root in paths.values():
+        assert json.loads((root / "corpus.json").read_text())["options"]["seed"] == SEED + 1
+    assert not stray.exists()
+    assert (tmp_path / "keep.txt").read_text() == "not ours"
+    assert len(list(paths["librispeech"].rglob("*.flac"))) == 4
+
+
+def test_command_line(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--out", str(tmp_path), "--preset", "tiny", "--seed", "3",
+                              "--workers", "2", "--only", "commonvoice"])
+    run(args)
+    out = capsys.readouterr().out
+    assert "mini-commonvoice" in out and "test:" in out
+    assert not (tmp_path / "mini-librispeech").exists()
+
+
+def test_text_dir_source(tmp_path):
+    pytest.importorskip("speechbrain_ee.dataio.text")
+    books = tmp_path / "books"
+    books.mkdir()
+    book_sentences = [
+        "The lighthouse keeper climbed the winding stair every night.",
+        "Nobody in the village had ever seen such a strange ship.",
+        "She folded the letter twice and hid it under her pillow.",
+        "A cold wind blew across the moor until the morning came.",
+    ]
+    (books / "book.txt").write_text("\n\n".join(book_sentences) + "\n", encoding="utf-8")
+    small = CorpusConfig(SplitSize(1, 1, 2), SplitSize(1, 1, 1), SplitSize(1, 1, 1), (1, 1, 1),
+                         (1, 1, 1))
+    paths = build_corpora(tmp_path / "out", preset="tiny", seed=SEED, workers=1,
+                          text_dir=books, config=small)
+    spoken = set(read_transcripts(paths["librispeech"]).values())
+    for split in COMMONVOICE_SPLITS:
+        with open(paths["commonvoice"] / f"{split}.tsv", newline="") as f:
+            spoken |= {r["sentence"].upper().rstrip(".") for r in
+                       csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)}
+    # 4 book sentences for 7 utterances: all used once, the rest generated.
+    assert {s.upper().rstrip(".") for s in book_sentences} <= spoken
+    meta = json.loads((paths["librispeech"] / "corpus.json").read_text())
+    assert meta["options"]["text_dir"] == str(books.resolve())
