@@ -39,7 +39,7 @@ def add_arguments(parser):
                         "%(default)s)")
     parser.add_argument("--hparams", default=str(DEFAULT_HPARAMS),
                         help="recipe YAML (default: the baseline Conformer)")
-    parser.add_argument("--train-minutes", type=float, default=12.0,
+    parser.add_argument("--train-minutes", type=float, default=15.0,
                         help="training time budget: no epoch starts that "
                         "would end past it (default: %(default)s)")
     parser.add_argument("--preset", default="default",

@@ -128,6 +128,13 @@ def prepare_librispeech(
         rows = librispeech_split_rows(
             data_folder / split, select_n_sentences, skipped
         )
+        if not rows:
+            raise ValueError(
+                f"Split {data_folder / split} holds no usable utterance "
+                f"({dict(skipped) or 'no *.trans.txt found'}): expected "
+                "<speaker>/<chapter>/<speaker>-<chapter>.trans.txt and "
+                "<speaker>-<chapter>-<utterance>.flac under it."
+            )
         write_csv(rows, csv_path)
         log_skipped(split, skipped)
     save_options(options_path, options)
@@ -226,7 +233,7 @@ def read_transcripts(split_folder, skipped):
     ({'1-2-0000': 'A B'}, {'empty transcript': 1})
     """
     transcripts = {}
-    for trans_file in sorted(Path(split_folder).rglob("*.trans.txt")):
+    for trans_file in sorted(walk_files(split_folder, ".trans.txt")):
         with open(trans_file, encoding="utf-8") as f:
             for line in f:
                 utt_id, _, text = line.strip().partition(" ")
@@ -269,9 +276,43 @@ def find_audio(split_folder):
     """
     audio = {}
     for extension in reversed(AUDIO_EXTENSIONS):
-        for path in Path(split_folder).rglob("*" + extension):
+        for path in walk_files(split_folder, extension):
             audio[path.name[: -len(extension)]] = path
     return audio
+
+
+def walk_files(folder, suffix):
+    """Files under ``folder`` whose name ends with ``suffix``, following
+    symbolic links (a split assembled from links to speaker folders works).
+
+    Arguments
+    ---------
+    folder : str or Path
+        Folder searched recursively.
+    suffix : str
+        E.g. ``".flac"``.
+
+    Returns
+    -------
+    list of Path
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "a").mkdir()
+    >>> (folder / "a" / "x.flac").touch()
+    >>> (folder / "link").symlink_to(folder / "a")
+    >>> sorted(p.relative_to(folder).as_posix()
+    ...        for p in walk_files(folder, ".flac"))
+    ['a/x.flac', 'link/x.flac']
+    """
+    return [
+        Path(root) / name
+        for root, _, names in os.walk(folder, followlinks=True)
+        for name in names
+        if name.endswith(suffix)
+    ]
 
 
 def audio_duration(path, skipped=None):

@@ -14,6 +14,9 @@ Authors
 from typing import Optional
 
 import torch
+from speechbrain.lobes.models.transformer.Transformer import (
+    PositionalEncoding,
+)
 from speechbrain.lobes.models.transformer.TransformerASR import (
     make_transformer_src_tgt_masks,
 )
@@ -21,7 +24,7 @@ from speechbrain.nnet.attention import RelPosEncXL
 from speechbrain.nnet.linear import Linear
 from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
 
-POSITIONAL_ENCODINGS = ("RelPosMHAXL", "none")
+POSITIONAL_ENCODINGS = ("RelPosMHAXL", "fixed_abs_sine", "none")
 
 
 class ASREncoder(torch.nn.Module):
@@ -29,7 +32,9 @@ class ASREncoder(torch.nn.Module):
 
     The encoder is any module with SpeechBrain's encoder signature
     ``forward(src, src_mask, src_key_padding_mask, pos_embs,
-    dynchunktrain_config)`` returning ``(output, extras)``.
+    dynchunktrain_config)`` returning ``(output, extras)``. An encoder whose
+    class sets ``uses_src_mask = False`` (the SummaryMixing encoders) gets no
+    (time x time) attention mask, so nothing quadratic is built for it.
 
     Arguments
     ---------
@@ -47,8 +52,9 @@ class ASREncoder(torch.nn.Module):
     positional_encoding : str
         ``"RelPosMHAXL"``: relative positional embeddings passed to the
         encoder as ``pos_embs`` (what SpeechBrain's RelPosMHAXL attention
-        needs); ``"none"``: no positional embeddings (convolution modules or
-        token mixers that need none).
+        needs); ``"fixed_abs_sine"``: sine positions added to the input
+        (SpeechBrain's ``PositionalEncoding``); ``"none"``: no positions
+        (the convolution modules carry them, as in the SummaryMixing paper).
     dropout : float
         Dropout after the input projection.
     causal : bool
@@ -92,11 +98,12 @@ class ASREncoder(torch.nn.Module):
             Linear(input_size=input_size, n_neurons=d_model),
             torch.nn.Dropout(dropout),
         )
-        self.pos_enc = (
-            RelPosEncXL(d_model)
-            if positional_encoding == "RelPosMHAXL"
-            else None
-        )
+        self.positional_encoding = positional_encoding
+        self.pos_enc = None
+        if positional_encoding == "RelPosMHAXL":
+            self.pos_enc = RelPosEncXL(d_model)
+        elif positional_encoding == "fixed_abs_sine":
+            self.pos_enc = PositionalEncoding(d_model)
 
     def embed(self, feats):
         """Runs the front end and the input projection.
@@ -114,7 +121,10 @@ class ASREncoder(torch.nn.Module):
         x = feats if self.front_end is None else self.front_end(feats)
         if x.dim() == 4:
             x = x.reshape(x.shape[0], x.shape[1], -1)
-        return self.projection(x)
+        x = self.projection(x)
+        if self.positional_encoding == "fixed_abs_sine":
+            x = x + self.pos_enc(x)
+        return x
 
     def masks(
         self,
@@ -138,11 +148,15 @@ class ASREncoder(torch.nn.Module):
         src_key_padding_mask : torch.Tensor or None
         src_mask : torch.Tensor or None
         """
+        if not getattr(self.encoder, "uses_src_mask", True):
+            causal, dynchunktrain_config = False, None  # no T x T mask
+        else:
+            causal = self.causal
         src_key_padding_mask, _, src_mask, _ = make_transformer_src_tgt_masks(
             x,
             None,
             wav_lens,
-            causal=self.causal,
+            causal=causal,
             dynchunktrain_config=dynchunktrain_config,
         )
         return src_key_padding_mask, src_mask
@@ -173,7 +187,9 @@ class ASREncoder(torch.nn.Module):
         src_key_padding_mask, src_mask = self.masks(
             x, wav_lens, dynchunktrain_config
         )
-        pos_embs = None if self.pos_enc is None else self.pos_enc(x)
+        pos_embs = None
+        if self.positional_encoding == "RelPosMHAXL":
+            pos_embs = self.pos_enc(x)
         out = self.encoder(
             x,
             src_mask=src_mask,

@@ -28,7 +28,7 @@ def tiny_corpora(tmp_path_factory):
                          seed=7)
 
 
-def run_recipe(hparams, corpora, output_folder, *extra):
+def run_recipe(hparams, corpora, output_folder, *extra, model=TINY_MODEL):
     """Runs train.py in a subprocess; returns its combined output."""
     cmd = [
         sys.executable, str(RECIPE / "train.py"),
@@ -36,7 +36,7 @@ def run_recipe(hparams, corpora, output_folder, *extra):
         f"--data_folder={corpora['librispeech']}",
         f"--cv_data_folder={corpora['commonvoice']}",
         f"--output_folder={output_folder}", "--device=cpu",
-        *TINY_MODEL, *extra,
+        *model, *extra,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -86,3 +86,29 @@ def test_missing_data_folder_is_named(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "nowhere" in proc.stdout + proc.stderr
+
+
+SUMMARY_MIXING_TINY = {
+    "conformer_summarymixing_ctc.yaml": ["--d_ffn=96"],
+    "branchformer_summarymixing_ctc.yaml": ["--csgu_linear_units=96"],
+}
+
+
+@pytest.mark.parametrize("hparams", sorted(SUMMARY_MIXING_TINY))
+def test_summary_mixing_recipes_train_and_score(tiny_corpora, tmp_path,
+                                                hparams):
+    """The SummaryMixing YAMLs train and score through the same train.py."""
+    out = tmp_path / "run"
+    model = [
+        "--d_model=48", "--num_encoder_layers=2", "--nhead=4",
+        "--local_proj_hid_dim=[48]", "--summary_hid_dim=[48]",
+        "--output_neurons=40", "--lr_adam=0.002", "--warmup_steps=10",
+        "--max_batch_length_train=30", "--test_beam_size=4",
+        *SUMMARY_MIXING_TINY[hparams],
+    ]
+    run_recipe(hparams, tiny_corpora, out, "--number_of_epochs=3",
+               model=model)
+    losses = train_losses(out)
+    assert losses[3] < losses[1], losses
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == {"test-clean", "cv-test"}

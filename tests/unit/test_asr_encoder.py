@@ -77,3 +77,29 @@ def test_gradients_reach_every_parameter():
     enc(torch.rand(2, 12, 8), torch.tensor([1.0, 0.8])).sum().backward()
     missing = [n for n, p in enc.named_parameters() if p.grad is None]
     assert not missing
+
+
+def test_fixed_abs_sine_adds_positions():
+    enc = ASREncoder(encoder=small_conformer(), input_size=8, d_model=32,
+                     positional_encoding="fixed_abs_sine", dropout=0.0)
+    feats = torch.zeros(1, 5, 8)
+    x = enc.embed(feats)
+    # Identical frames differ only by their position.
+    assert not torch.allclose(x[0, 0], x[0, 1])
+
+
+def test_no_quadratic_mask_for_linear_time_encoders():
+    from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
+
+    from speechbrain_ee.lobes.summary_mixing_encoders import (
+        SummaryMixingConformerEncoder,
+    )
+
+    sm = SummaryMixingConformerEncoder(
+        num_layers=1, d_model=32, d_ffn=64, nhead=4, kernel_size=7)
+    enc = ASREncoder(encoder=sm, input_size=8, d_model=32,
+                     positional_encoding="none", causal=True)
+    x = enc.embed(torch.rand(2, 12, 8))
+    key_mask, src_mask = enc.masks(
+        x, torch.tensor([1.0, 0.5]), DynChunkTrainConfig(4, 1))
+    assert src_mask is None and key_mask.shape == (2, 12)

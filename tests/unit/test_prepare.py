@@ -379,3 +379,21 @@ def test_real_common_voice_layout(shared_dir, tmp_path, caplog):
         assert row["spk_id"] == entry["client_id"]
         assert row["wrd"] == normalize_text(entry["sentence"]) != ""
         assert 0.1 < float(row["duration"]) < 60
+
+
+def test_librispeech_split_of_linked_speakers(librispeech, tmp_path):
+    """A split made of symbolic links to speaker folders is prepared."""
+    linked = tmp_path / "Linked"
+    (linked / "train-clean-100").mkdir(parents=True)
+    for speaker in (librispeech / "dev-clean").iterdir():
+        (linked / "train-clean-100" / speaker.name).symlink_to(speaker)
+    csvs = prepare_librispeech(linked, tmp_path / "out",
+                               tr_splits=["train-clean-100"])
+    assert len(read_rows(csvs["train-clean-100"])) == 3
+
+
+def test_librispeech_empty_split_is_an_error(tmp_path):
+    root = tmp_path / "LibriSpeech"
+    (root / "dev-clean" / "84" / "121123").mkdir(parents=True)
+    with pytest.raises(ValueError, match="dev-clean holds no usable"):
+        prepare_librispeech(root, tmp_path / "out", dev_splits=["dev-clean"])

@@ -55,7 +55,9 @@ class ASR(sb.Brain):
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
             wavs, wav_lens = self.hparams.wav_augment(wavs, wav_lens)
         feats = self.hparams.compute_features(wavs)
-        feats = self.modules.normalize(feats, wav_lens)
+        feats = self.modules.normalize(
+            feats, wav_lens, epoch=self.hparams.epoch_counter.current
+        )
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "fea_augment"):
             feats, _ = self.hparams.fea_augment(feats, wav_lens)
         encoded = self.modules.encoder(feats, wav_lens)
