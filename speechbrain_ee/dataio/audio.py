@@ -44,3 +44,38 @@ def load_audio(path, sample_rate=16000):
     if rate != sample_rate:
         signal = torchaudio.functional.resample(signal, rate, sample_rate)
     return signal
+
+
+def audio_duration(path):
+    """Duration in seconds of an audio file, from its header.
+
+    Files whose header gives no frame count (some MP3s) are decoded.
+
+    Arguments
+    ---------
+    path : str or Path
+        Audio file readable by soundfile (FLAC, WAV, MP3, ...).
+
+    Returns
+    -------
+    float or None
+        Seconds, or None when the file is missing, unreadable or empty.
+
+    Example
+    -------
+    >>> import tempfile, os, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.flac")
+    >>> sf.write(path, np.zeros(4000), 16000)
+    >>> audio_duration(path)
+    0.25
+    >>> audio_duration(path + ".missing") is None
+    True
+    """
+    try:
+        info = sf.info(str(path))
+        frames = info.frames
+        if frames <= 0 or frames >= 2**62:  # unknown length: decode
+            frames = len(sf.read(str(path), dtype="int16", always_2d=True)[0])
+    except (RuntimeError, OSError, ValueError):  # soundfile's errors
+        return None
+    return frames / info.samplerate if frames > 0 else None

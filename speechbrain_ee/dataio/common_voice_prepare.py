@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from speechbrain_ee.dataio.librispeech_prepare import (
-    audio_duration,
+    checked_duration,
     check_data_folder,
     is_prepared,
     log_skipped,
@@ -271,7 +271,7 @@ def common_voice_rows(tsv_file, clips_folder, skipped=None):
             logger.warning("Skipping %s: audio file %s not found", where, clip)
             skipped["missing audio"] += 1
             continue
-        duration = audio_duration(clip, skipped)
+        duration = checked_duration(clip, skipped)
         if duration is not None:
             seen.add(clip_id)
             rows.append(

@@ -35,6 +35,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from speechbrain_ee.dataio.audio import audio_duration
 from speechbrain_ee.dataio.sentences import (
     generate_sentences,
     sentences_from_text_dir,
@@ -442,33 +443,6 @@ def plan_commonvoice(root, config, seed, text_dir=None):
 # ---------------------------------------------------------------------------
 # Synthesis of one utterance (runs in worker processes)
 # ---------------------------------------------------------------------------
-def audio_duration(path):
-    """Duration in seconds of a readable audio file, else None.
-
-    Arguments
-    ---------
-    path : str
-        Audio file.
-
-    Returns
-    -------
-    float or None
-        Seconds, or None when missing, unreadable or empty.
-
-    Example
-    -------
-    >>> audio_duration("/nonexistent.flac") is None
-    True
-    """
-    try:
-        info = sf.info(path)
-    except Exception:  # soundfile raises several error types
-        return None
-    if info.frames <= 0 or info.samplerate <= 0:
-        return None
-    return info.frames / info.samplerate
-
-
 def clean_speech(job, rng):
     """Synthesises a clean read-speech utterance (mini-librispeech).
 

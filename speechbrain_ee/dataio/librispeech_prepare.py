@@ -7,7 +7,7 @@ Expected layout (as extracted from openslr.org/12)::
 
 Each ``<save_folder>/<split>.csv`` has the columns ``ID, duration, wav,
 spk_id, wrd`` that SpeechBrain's LibriSpeech recipes read. The helpers for
-the manifest (``audio_duration``, ``write_csv``, the option file checks) are
+the manifest (``checked_duration``, ``write_csv``, the option file checks) are
 shared with the Common Voice preparation.
 
 Authors
@@ -22,7 +22,7 @@ import logging
 import os
 from pathlib import Path
 
-import soundfile as sf
+from speechbrain_ee.dataio.audio import audio_duration
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def librispeech_split_rows(
             )
             skipped["transcript without audio"] += 1
             continue
-        duration = audio_duration(audio[utt_id], skipped)
+        duration = checked_duration(audio[utt_id], skipped)
         if duration is not None:
             rows.append(
                 {
@@ -315,11 +315,9 @@ def walk_files(folder, suffix):
     ]
 
 
-def audio_duration(path, skipped=None):
-    """Duration of an audio file in seconds, read from its header.
-
-    Files whose header gives no frame count (some MP3s) are decoded. An
-    unreadable file is logged by name and counted, not raised.
+def checked_duration(path, skipped=None):
+    """`audio_duration`, with an unreadable or empty file logged by name
+    and counted instead of raised.
 
     Arguments
     ---------
@@ -335,30 +333,22 @@ def audio_duration(path, skipped=None):
 
     Example
     -------
-    >>> import tempfile, numpy
+    >>> import tempfile, numpy, soundfile
     >>> path = Path(tempfile.mkdtemp()) / "a.flac"
-    >>> sf.write(path, numpy.zeros(4000), 16000)
-    >>> audio_duration(path)
+    >>> soundfile.write(path, numpy.zeros(4000), 16000)
+    >>> checked_duration(path)
     0.25
     >>> _ = path.write_bytes(b"not audio")
-    >>> audio_duration(path) is None
-    True
+    >>> skipped = collections.Counter()
+    >>> checked_duration(path, skipped) is None, dict(skipped)
+    (True, {'unreadable audio': 1})
     """
-    try:
-        info = sf.info(str(path))
-        frames = info.frames
-        if frames <= 0 or frames >= 2**62:  # unknown length: decode
-            frames = len(sf.read(str(path), dtype="int16", always_2d=True)[0])
-    except (RuntimeError, OSError, ValueError) as error:
-        logger.warning("Skipping unreadable audio file %s: %s", path, error)
-    else:
-        if frames > 0:
-            return frames / info.samplerate
-        logger.warning("Skipping empty audio file %s", path)
-    if skipped is not None:
-        skipped["unreadable audio"] += 1
-    return None
-
+    duration = audio_duration(path)
+    if duration is None:
+        logger.warning("Skipping unreadable or empty audio file %s", path)
+        if skipped is not None:
+            skipped["unreadable audio"] += 1
+    return duration
 
 def write_csv(rows, csv_path):
     """Writes manifest rows atomically (a partial file is never left).
