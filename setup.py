@@ -17,8 +17,11 @@ setup(
     install_requires=[
         # torchaudio 2.11 is the last release: an unpinned install pairs it
         # with a newer torch and `import torchaudio` fails, so pin the pair.
+        # torchaudio 2.11.1 needs a torch symbol that torch 2.11.0 (the only
+        # 2.11 torch) lacks ("undefined symbol ... libtorchaudio.so"): pin
+        # torchaudio to 2.11.0 exactly.
         "torch==2.11.*",
-        "torchaudio==2.11.*",
+        "torchaudio==2.11.0",
         "speechbrain==1.1.*",
         "hyperpyyaml",
         "sentencepiece",
