@@ -26,6 +26,9 @@ setup(
         "hyperpyyaml",
         "sentencepiece",
         "jiwer",
+        # Levenshtein distance in C++ for the patience exit strategy (per
+        # utterance and exit pair); jiwer already installs it.
+        "rapidfuzz",
         "soundfile",
         "numpy",
         "tqdm",

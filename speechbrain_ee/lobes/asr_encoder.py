@@ -24,6 +24,8 @@ from speechbrain.nnet.attention import RelPosEncXL
 from speechbrain.nnet.linear import Linear
 from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
 
+from speechbrain_ee.lobes.layer_loop import EncoderState
+
 POSITIONAL_ENCODINGS = ("RelPosMHAXL", "fixed_abs_sine", "none")
 
 
@@ -183,6 +185,40 @@ class ASREncoder(torch.nn.Module):
         torch.Tensor
             The encoder's output ``(batch, time', d_model)``.
         """
+        state = self.start_state(feats, wav_lens, dynchunktrain_config)
+        out = self.encoder(
+            state.x,
+            src_mask=state.src_mask,
+            src_key_padding_mask=state.src_key_padding_mask,
+            pos_embs=state.pos_embs,
+            dynchunktrain_config=dynchunktrain_config,
+        )
+        return out[0] if isinstance(out, (tuple, list)) else out
+
+    def start_state(
+        self,
+        feats,
+        wav_lens=None,
+        dynchunktrain_config: Optional[DynChunkTrainConfig] = None,
+    ):
+        """The encoder's input with its masks, before the first layer.
+
+        Wrappers that run ``encoder.layers`` one at a time (early exits,
+        blank skip) start from here; see `speechbrain_ee.lobes.layer_loop`.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            Features ``(batch, time, n_feats)``.
+        wav_lens : torch.Tensor, optional
+            Relative lengths in ``[0, 1]``.
+        dynchunktrain_config : DynChunkTrainConfig, optional
+            Dynamic chunk training configuration (streaming).
+
+        Returns
+        -------
+        EncoderState
+        """
         x = self.embed(feats)
         src_key_padding_mask, src_mask = self.masks(
             x, wav_lens, dynchunktrain_config
@@ -190,11 +226,10 @@ class ASREncoder(torch.nn.Module):
         pos_embs = None
         if self.positional_encoding == "RelPosMHAXL":
             pos_embs = self.pos_enc(x)
-        out = self.encoder(
+        return EncoderState.start(
             x,
-            src_mask=src_mask,
             src_key_padding_mask=src_key_padding_mask,
+            src_mask=src_mask,
             pos_embs=pos_embs,
             dynchunktrain_config=dynchunktrain_config,
         )
-        return out[0] if isinstance(out, (tuple, list)) else out
