@@ -14,6 +14,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["speechbrain_ee", "speechbrain_ee.*"]),
+    package_data={"speechbrain_ee": ["decoding/*.yaml"]},
     install_requires=[
         # torchaudio 2.11 is the last release: an unpinned install pairs it
         # with a newer torch and `import torchaudio` fails, so pin the pair.

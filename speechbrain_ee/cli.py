@@ -22,6 +22,11 @@ COMMANDS = {
         "speechbrain_ee.demo",
         "build the corpora, train the baseline CTC recipe, print WERs",
     ),
+    "exit-tradeoff": (
+        "speechbrain_ee.decoding.tradeoff",
+        "sweep the exit strategies of a trained early-exit model: WER "
+        "against compute, the oracle bound, measured speed-ups",
+    ),
 }
 
 

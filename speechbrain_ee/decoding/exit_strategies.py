@@ -174,6 +174,64 @@ class ExitStrategy:
         return {}
 
 
+class ScoreThreshold(ExitStrategy):
+    """A strategy that stops when a per-utterance score passes a threshold.
+
+    The score of an exit depends on that exit alone, so a sweep over
+    thresholds computes it once per utterance and exit (see
+    `first_passing_exit`). Subclasses define `score` and, through
+    ``lower_is_confident``, the direction of the comparison.
+    """
+
+    threshold = None
+    lower_is_confident = False
+
+    def score(self, log_probs, lengths):
+        """The confidence score of each utterance (``[batch]``)."""
+        raise NotImplementedError
+
+    def passes(self, score, threshold=None):
+        """Whether ``score`` passes ``threshold`` (default: the strategy's)."""
+        threshold = self.threshold if threshold is None else threshold
+        if self.lower_is_confident:
+            return score <= threshold
+        return score >= threshold
+
+    def step(self, state, position, layer, log_probs, lengths, rows):
+        """See `ExitStrategy.step`."""
+        return _stop_here(self.passes(self.score(log_probs, lengths)),
+                          position)
+
+
+def first_passing_exit(strategy, scores, threshold):
+    """Offline decisions of a `ScoreThreshold` strategy from its scores.
+
+    Arguments
+    ---------
+    strategy : ScoreThreshold
+        Gives the direction of the comparison.
+    scores : torch.Tensor
+        ``[utterances, exits]`` scores of every exit.
+    threshold : float
+        The threshold to apply.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[utterances]``: the first exit that passes, else the last one;
+        the same as `simulate` with the strategy at that threshold.
+
+    Example
+    -------
+    >>> s = Confidence("max_prob", threshold=0.9)
+    >>> first_passing_exit(s, torch.tensor([[0.5, 0.95], [0.2, 0.3]]), 0.9)
+    tensor([1, 1])
+    """
+    fires = strategy.passes(scores, threshold)
+    fires[:, -1] = True
+    return fires.to(torch.int8).argmax(dim=1)
+
+
 def _stop_here(fire, position):
     """``position`` where ``fire`` is True, else `CONTINUE`."""
     return torch.where(
@@ -265,7 +323,7 @@ def confidence_score(log_probs, lengths, measure):
 
 
 @register("confidence")
-class Confidence(ExitStrategy):
+class Confidence(ScoreThreshold):
     """Stops when the exit's frame-averaged confidence passes a threshold.
 
     DeeBERT / HuBERT-EE style: ``max_prob`` and ``margin`` stop at or
@@ -295,15 +353,11 @@ class Confidence(ExitStrategy):
             )
         self.measure = measure
         self.threshold = float(threshold)
+        self.lower_is_confident = measure == "entropy"
 
-    def step(self, state, position, layer, log_probs, lengths, rows):
-        """See `ExitStrategy.step`."""
-        score = confidence_score(log_probs, lengths, self.measure)
-        if self.measure == "entropy":
-            fire = score <= self.threshold
-        else:
-            fire = score >= self.threshold
-        return _stop_here(fire, position)
+    def score(self, log_probs, lengths):
+        """See `ScoreThreshold.score`."""
+        return confidence_score(log_probs, lengths, self.measure)
 
     def describe(self):
         """See `ExitStrategy.describe`."""
@@ -364,7 +418,7 @@ def nbest_posterior(log_probs, lengths, n_best, blank_index=0):
 
 
 @register("sequence_confidence")
-class SequenceConfidence(ExitStrategy):
+class SequenceConfidence(ScoreThreshold):
     """Stops when the exit's transcript is probable enough (Wright et al.).
 
     Arguments
@@ -399,17 +453,12 @@ class SequenceConfidence(ExitStrategy):
         self.blank_index = blank_index
 
     def score(self, log_probs, lengths):
-        """The sequence confidence of each utterance (``[batch]``)."""
+        """See `ScoreThreshold.score`."""
         if self.form == "greedy":
             return greedy_path_confidence(log_probs, lengths)
         return nbest_posterior(
             log_probs, lengths, self.n_best, self.blank_index
         )
-
-    def step(self, state, position, layer, log_probs, lengths, rows):
-        """See `ExitStrategy.step`."""
-        fire = self.score(log_probs, lengths) >= self.threshold
-        return _stop_here(fire, position)
 
     def describe(self):
         """See `ExitStrategy.describe`."""

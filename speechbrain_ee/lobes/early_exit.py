@@ -240,6 +240,25 @@ class EarlyExitEncoder(nn.Module):
             outputs.append(self.exit_log_probs(position, state.x))
         return outputs
 
+    def forward_last(self, feats, wav_lens=None):
+        """The full model: every layer, then the last exit's head only.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            ``[batch, time, n_feats]``.
+        wav_lens : torch.Tensor, optional
+            Relative lengths.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, time', vocab]`` log-probabilities of the last exit.
+        """
+        state = self.encoder.start_state(feats, wav_lens)
+        state = run_layers(self.layers, state, 0, self.exit_layers[-1])
+        return self.exit_log_probs(len(self.exit_layers) - 1, state.x)
+
     @torch.no_grad()
     def infer(self, feats, wav_lens, strategy):
         """Runs layer by layer; each utterance stops where ``strategy`` says.

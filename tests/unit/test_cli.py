@@ -28,3 +28,10 @@ def test_demo_refuses_missing_recipe(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(demo, "RECIPE_DIR", tmp_path / "nowhere")
     assert main(["demo", "--corpus-dir", str(tmp_path / "c")]) == 2
     assert "checkout" in capsys.readouterr().err
+
+
+def test_exit_tradeoff_names_a_missing_experiment(tmp_path, capsys):
+    status = main(["exit-tradeoff", str(tmp_path / "nowhere")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "hyperparams.yaml not found" in err and "train.py" in err

@@ -1,0 +1,673 @@
+"""Compute against WER for early-exit CTC models: every exit strategy swept,
+the oracle bound, overthinking, and measured wall-time speed-ups.
+
+The encoder runs once per test set with every exit computed
+(`collect_exits`); each strategy setting is then decided offline from those
+posteriors (`evaluate`, the same decisions as `EarlyExitEncoder.infer`,
+which the tests check), so a sweep of hundreds of settings costs one pass.
+For the best setting of each strategy, `measure_speed` times the real
+early-exit inference (the skipped layers are not computed) against the full
+model, side by side in one run.
+
+This is the ``speechbrain-ee exit-tradeoff`` sub-command (and
+``tools/exit_tradeoff.py``): it loads a trained experiment of the CTC recipe
+(an early-exit YAML), writes ``tradeoff_<set>.csv``, ``summary.json`` and
+``tradeoff.png`` and prints a table.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import csv
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from rapidfuzz.distance import Levenshtein
+
+from speechbrain_ee.decoding.exit_strategies import (
+    FixedExit,
+    ScoreThreshold,
+    build_strategy,
+    first_passing_exit,
+    oracle_curve,
+    oracle_exits,
+    overthinking,
+    simulate,
+)
+
+DEFAULT_GRID = os.path.join(os.path.dirname(__file__), "exit_sweep.yaml")
+
+
+@dataclass
+class ExitBatch:
+    """One batch: its inputs (for timing) and every exit's posteriors."""
+
+    feats: torch.Tensor
+    wav_lens: torch.Tensor
+    log_probs: List[torch.Tensor]
+    lengths: torch.Tensor
+
+
+@dataclass
+class ExitRecords:
+    """Every exit's output on a test set, and its word errors."""
+
+    exit_layers: List[int]
+    num_layers: int
+    batches: List[ExitBatch] = field(default_factory=list)
+    ids: List[str] = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    """Per utterance, the word errors of each exit."""
+    ref_words: list = field(default_factory=list)
+    """Per utterance, the number of reference words."""
+
+    @property
+    def error_matrix(self):
+        """``[utterances, exits]`` word errors."""
+        return np.asarray(self.errors, dtype=np.int64).reshape(
+            -1, len(self.exit_layers)
+        )
+
+    @property
+    def total_words(self):
+        """Reference words in the test set."""
+        return max(1, int(sum(self.ref_words)))
+
+    def wer(self, chosen):
+        """WER (%) when utterance ``n`` uses exit ``chosen[n]``."""
+        errors = self.error_matrix
+        picked = errors[np.arange(len(errors)), np.asarray(chosen)]
+        return 100.0 * picked.sum() / self.total_words
+
+
+def word_errors(hyp, ref):
+    """Word-level edit distance between two word lists.
+
+    Example
+    -------
+    >>> word_errors("a b c".split(), "a x c d".split())
+    2
+    """
+    return Levenshtein.distance(hyp, ref)
+
+
+def frame_lengths(wav_lens, time):
+    """Real frames per utterance, as SpeechBrain's masks count them."""
+    return torch.round(wav_lens * time).long().clamp(min=1)
+
+
+@torch.no_grad()
+def collect_exits(model, batches, decode):
+    """Runs every exit of ``model`` on a test set.
+
+    Arguments
+    ---------
+    model : speechbrain_ee.lobes.early_exit.EarlyExitEncoder
+        In eval mode.
+    batches : iterable
+        ``(ids, feats, wav_lens, ref_words)`` per batch: normalised
+        features and the reference transcripts as word lists.
+    decode : callable
+        ``decode(log_probs, wav_lens) -> list of word lists`` (greedy CTC
+        decoding and detokenisation).
+
+    Returns
+    -------
+    ExitRecords
+    """
+    records = ExitRecords(list(model.exit_layers), model.num_layers)
+    for ids, feats, wav_lens, refs in batches:
+        exits = [lp.cpu() for lp in model(feats, wav_lens)]
+        lengths = frame_lengths(wav_lens.cpu(), exits[0].shape[1])
+        records.batches.append(ExitBatch(feats, wav_lens, exits, lengths))
+        hyps = [decode(lp, wav_lens) for lp in exits]
+        for n, ref in enumerate(refs):
+            records.ids.append(ids[n])
+            records.ref_words.append(len(ref))
+            records.errors.append([word_errors(h[n], ref) for h in hyps])
+    return records
+
+
+def expand_grid(grid, exit_layers, blank_index=0):
+    """The strategies of a sweep description.
+
+    Arguments
+    ---------
+    grid : dict
+        Strategy name -> list of argument dicts; a list under
+        ``threshold`` expands to one strategy per value. ``fixed`` is
+        always added for every exit layer.
+    exit_layers : list of int
+        The model's exits.
+    blank_index : int
+        The CTC blank, for the strategies that take it.
+
+    Returns
+    -------
+    list of ExitStrategy
+
+    Example
+    -------
+    >>> s = expand_grid({"confidence": [{"measure": "margin",
+    ...                                  "threshold": [0.5, 0.9]}]}, [2, 4])
+    >>> [type(x).__name__ for x in s]
+    ['FixedExit', 'FixedExit', 'Confidence', 'Confidence']
+    """
+    strategies = [FixedExit(layer) for layer in exit_layers]
+    for name, settings in (grid or {}).items():
+        if name == "fixed":
+            continue
+        for setting in settings:
+            setting = dict(setting)
+            thresholds = setting.pop("threshold", [None])
+            if not isinstance(thresholds, (list, tuple)):
+                thresholds = [thresholds]
+            if name in ("patience", "token_confidence",
+                        "sequence_confidence"):
+                setting.setdefault("blank_index", blank_index)
+            for threshold in thresholds:
+                args = dict(setting)
+                if threshold is not None:
+                    args["threshold"] = threshold
+                strategies.append(build_strategy(name, **args))
+    return strategies
+
+
+def _score_matrix(strategy, records, cache):
+    """``[utterances, exits]`` scores of a `ScoreThreshold` strategy."""
+    key = (type(strategy).__name__,
+           tuple(sorted((k, v) for k, v in strategy.describe().items()
+                        if k != "threshold")))
+    if key not in cache:
+        cache[key] = torch.cat([
+            torch.stack([strategy.score(lp, b.lengths) for lp in b.log_probs],
+                        dim=1)
+            for b in records.batches
+        ])
+    return cache[key]
+
+
+def decide(strategy, records, cache=None):
+    """Offline decisions of a strategy on a test set.
+
+    Arguments
+    ---------
+    strategy : ExitStrategy
+        The strategy.
+    records : ExitRecords
+        From `collect_exits`.
+    cache : dict, optional
+        Shared between calls: scores of threshold strategies are computed
+        once per setting other than the threshold.
+
+    Returns
+    -------
+    chosen : numpy.ndarray
+        ``[utterances]`` exit used.
+    stopped : numpy.ndarray
+        ``[utterances]`` exit where computing stopped.
+    """
+    if isinstance(strategy, ScoreThreshold):
+        scores = _score_matrix(strategy, records, {} if cache is None
+                               else cache)
+        chosen = first_passing_exit(strategy, scores, strategy.threshold)
+        return chosen.numpy(), chosen.numpy()
+    chosen, stopped = [], []
+    for batch in records.batches:
+        c, s = simulate(strategy, batch.log_probs, batch.lengths,
+                        records.exit_layers)
+        chosen.append(c)
+        stopped.append(s)
+    return torch.cat(chosen).numpy(), torch.cat(stopped).numpy()
+
+
+def evaluate(strategies, records):
+    """WER and compute of every strategy setting.
+
+    Arguments
+    ---------
+    strategies : list of ExitStrategy
+        The settings.
+    records : ExitRecords
+        From `collect_exits`.
+
+    Returns
+    -------
+    list of dict
+        Per setting: ``strategy``, ``setting``, ``WER``, ``avg_layers``,
+        ``compute`` (share of the encoder layers computed).
+    """
+    rows, cache = [], {}
+    layers = np.asarray(records.exit_layers)
+    for strategy in strategies:
+        chosen, stopped = decide(strategy, records, cache)
+        avg_layers = float(layers[stopped].mean())
+        rows.append({
+            "strategy": strategy.name,
+            "setting": json.dumps(strategy.describe(), sort_keys=True),
+            "WER": records.wer(chosen),
+            "avg_layers": avg_layers,
+            "compute": avg_layers / records.num_layers,
+            "_strategy": strategy,
+        })
+    return rows
+
+
+def oracle_summary(records):
+    """The oracle point, the bound curve and the overthinking statistic.
+
+    Arguments
+    ---------
+    records : ExitRecords
+        From `collect_exits`.
+
+    Returns
+    -------
+    dict
+    """
+    errors = records.error_matrix
+    chosen = oracle_exits(errors)
+    layers = np.asarray(records.exit_layers)
+    curve = oracle_curve(errors, records.exit_layers)
+    stats = overthinking(errors)
+    return {
+        "WER": records.wer(chosen),
+        "avg_layers": float(layers[chosen].mean()),
+        "compute": float(layers[chosen].mean()) / records.num_layers,
+        "curve": [
+            {"avg_layers": d, "WER": 100.0 * e / records.total_words}
+            for d, e in curve
+        ],
+        "overthinking_share": stats["share"],
+        "overthinking_WER_gain": 100.0 * stats["errors_saved"]
+        / records.total_words,
+        "per_exit_WER": [records.wer(np.full(len(errors), e))
+                         for e in range(errors.shape[1])],
+    }
+
+
+def oracle_wer_at(curve, avg_layers):
+    """The bound's WER at a given average depth (the curve is a step)."""
+    reachable = [p["WER"] for p in curve if p["avg_layers"] <= avg_layers]
+    return min(reachable) if reachable else float("nan")
+
+
+def best_settings(rows, full_wer, tolerance):
+    """Per strategy, the cheapest setting within ``tolerance`` of the full
+    model's WER (absolute points); None for a strategy with none."""
+    best = {}
+    for row in rows:
+        if row["WER"] > full_wer + tolerance:
+            continue
+        current = best.get(row["strategy"])
+        if current is None or (row["compute"], row["WER"]) < (
+            current["compute"], current["WER"]
+        ):
+            best[row["strategy"]] = row
+    return best
+
+
+def _timed(function, repeats):
+    """Best wall time of ``repeats`` calls (seconds)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+@torch.no_grad()
+def measure_speed(model, records, strategies, repeats=3):
+    """Wall time of early-exit inference against the full model.
+
+    Each strategy runs `EarlyExitEncoder.infer` over the whole test set
+    (the layers after an utterance's exit are not computed); the full model
+    runs every layer and the last head only (`forward_last`); the front
+    end alone (`ASREncoder.start_state`) is timed too, so that the speed-up
+    of the encoder layers can be read apart from it. Measured side by side,
+    best of ``repeats``, after one warm-up pass.
+
+    Arguments
+    ---------
+    model : EarlyExitEncoder
+        In eval mode.
+    records : ExitRecords
+        Holds the batches' features.
+    strategies : dict
+        Name -> strategy to time.
+    repeats : int
+        Timed passes per case.
+
+    Returns
+    -------
+    dict
+        ``full``, ``front_end`` and each name: seconds for the test set.
+    """
+    batches = [(b.feats, b.wav_lens) for b in records.batches]
+
+    def run(call):
+        return lambda: [call(f, w) for f, w in batches]
+
+    cases = {
+        "full": run(model.forward_last),
+        "front_end": run(model.encoder.start_state),
+    }
+    for name, strategy in strategies.items():
+        cases[name] = run(
+            lambda f, w, s=strategy: model.infer(f, w, s)
+        )
+    for call in cases.values():  # warm-up
+        call()
+    return {name: _timed(call, repeats) for name, call in cases.items()}
+
+
+def speedup_rows(best, times, num_layers):
+    """Measured against expected speed-ups of the best settings."""
+    rows = []
+    encoder_full = times["full"] - times["front_end"]
+    for name, row in best.items():
+        seconds = times[name]
+        encoder = seconds - times["front_end"]
+        rows.append({
+            "strategy": name,
+            "setting": row["setting"],
+            "WER": row["WER"],
+            "compute": row["compute"],
+            "expected_speedup": 1.0 / row["compute"],
+            "speedup": times["full"] / seconds,
+            "encoder_speedup": encoder_full / max(encoder, 1e-9),
+        })
+    return rows
+
+
+def write_csv(rows, path):
+    """Writes the sweep table (one row per setting)."""
+    keys = ["strategy", "setting", "WER", "avg_layers", "compute"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+
+
+def plot(results, path):
+    """WER against compute, one panel per test set: a curve per strategy,
+    fixed exits as points, the oracle bound as a step line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 5),
+                             squeeze=False)
+    for ax, (name, result) in zip(axes[0], results.items()):
+        by_strategy = {}
+        for row in result["rows"]:
+            key = row["strategy"]
+            if key in ("confidence", "sequence_confidence", "patience"):
+                setting = json.loads(row["setting"])
+                extra = setting.get("measure") or setting.get("form") or (
+                    f"p{setting.get('patience')} {setting.get('distance')}")
+                key = f"{key} ({extra})"
+            by_strategy.setdefault(key, []).append(row)
+        for key, rows in sorted(by_strategy.items()):
+            rows = sorted(rows, key=lambda r: r["compute"])
+            xs = [r["compute"] * 100 for r in rows]
+            ys = [r["WER"] for r in rows]
+            style = "ks" if key == "fixed" else ".-"
+            ax.plot(xs, ys, style, label=key, markersize=5)
+        curve = result["oracle"]["curve"]
+        ax.step([p["avg_layers"] / result["num_layers"] * 100 for p in curve],
+                [p["WER"] for p in curve], where="post", color="black",
+                linestyle="--", label="oracle bound")
+        ax.set_title(name)
+        ax.set_xlabel("encoder layers computed (%)")
+        ax.set_ylabel("WER (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
+            blank_index=0):
+    """The whole analysis of one test set.
+
+    Arguments
+    ---------
+    model : EarlyExitEncoder
+        In eval mode.
+    batches : iterable
+        See `collect_exits`.
+    decode : callable
+        See `collect_exits`.
+    grid : dict
+        See `expand_grid`.
+    tolerance : float
+        WER points above the full model that still count as "its WER".
+    repeats : int
+        Timed passes (0: no timing).
+    blank_index : int
+        The CTC blank.
+
+    Returns
+    -------
+    dict
+        ``rows`` (the sweep), ``oracle``, ``full_WER``, ``best`` (per
+        strategy, with measured speed-ups), ``num_layers``.
+    """
+    records = collect_exits(model, batches, decode)
+    strategies = expand_grid(grid, records.exit_layers, blank_index)
+    rows = evaluate(strategies, records)
+    oracle = oracle_summary(records)
+    full_wer = oracle["per_exit_WER"][-1]
+    best = best_settings(rows, full_wer, tolerance)
+    speed = []
+    if repeats > 0 and best:
+        times = measure_speed(
+            model, records,
+            {name: row["_strategy"] for name, row in best.items()}, repeats,
+        )
+        speed = speedup_rows(best, times, records.num_layers)
+    for row in speed:
+        row["oracle_WER_at_same_compute"] = oracle_wer_at(
+            oracle["curve"], row["compute"] * records.num_layers
+        )
+    return {
+        "rows": rows,
+        "oracle": oracle,
+        "full_WER": full_wer,
+        "best": speed,
+        "num_layers": records.num_layers,
+        "exit_layers": records.exit_layers,
+        "utterances": len(records.ids),
+    }
+
+
+def format_report(name, result):
+    """A readable table of one test set's analysis."""
+    lines = [f"== {name}: {result['utterances']} utterances, exits at "
+             f"{result['exit_layers']} of {result['num_layers']} layers"]
+    per_exit = ", ".join(
+        f"L{layer} {wer:.2f}" for layer, wer in
+        zip(result["exit_layers"], result["oracle"]["per_exit_WER"]))
+    lines.append(f"WER per exit (greedy): {per_exit}")
+    o = result["oracle"]
+    lines.append(
+        f"oracle: WER {o['WER']:.2f} at {o['compute'] * 100:.1f}% of the "
+        f"layers; overthinking: {o['overthinking_share'] * 100:.1f}% of "
+        f"utterances have an earlier exit strictly better than the last "
+        f"(WER gain {o['overthinking_WER_gain']:.2f} points)")
+    lines.append(
+        f"best setting per strategy within the tolerance of the full "
+        f"model's WER {result['full_WER']:.2f}:")
+    lines.append(f"  {'strategy':<20} {'WER':>6} {'compute':>8} "
+                 f"{'expected':>9} {'measured':>9} {'encoder':>8} "
+                 f"{'oracle@same':>11}  setting")
+    for row in result["best"]:
+        lines.append(
+            f"  {row['strategy']:<20} {row['WER']:6.2f} "
+            f"{row['compute'] * 100:7.1f}% {row['expected_speedup']:8.2f}x "
+            f"{row['speedup']:8.2f}x {row['encoder_speedup']:7.2f}x "
+            f"{row['oracle_WER_at_same_compute']:11.2f}  {row['setting']}")
+    return "\n".join(lines)
+
+
+def _json_ready(result):
+    """The analysis without the strategy objects."""
+    out = dict(result)
+    out["rows"] = [{k: v for k, v in r.items() if not k.startswith("_")}
+                   for r in result["rows"]]
+    return out
+
+
+# ---------------------------------------------------------------- command
+
+
+def add_arguments(parser):
+    """The ``exit-tradeoff`` sub-command's arguments."""
+    parser.add_argument(
+        "experiment",
+        help="output folder of a CTC-recipe run with an early-exit YAML "
+        "(holds hyperparams.yaml and save/)")
+    parser.add_argument(
+        "--test-csv", action="append", default=[], metavar="NAME=PATH",
+        help="a test CSV (ID, duration, wav, wrd) to analyse; repeatable. "
+        "Default: the experiment's own test sets (in-domain and cv-test)")
+    parser.add_argument("--grid", default=DEFAULT_GRID,
+                        help="YAML sweep description (default: %(default)s)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: <experiment>/tradeoff)")
+    parser.add_argument("--tolerance", type=float, default=0.5,
+                        help="WER points above the full model that count as "
+                        "its WER (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed passes per case; 0 skips timing")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--overrides", default="",
+        help="YAML overrides for the experiment's hyperparams.yaml, e.g. "
+        "'{data_folder: /data/LibriSpeech}'")
+
+
+def load_experiment(folder, overrides="", device="cpu"):
+    """Loads an early-exit experiment of the CTC recipe for inference.
+
+    Arguments
+    ---------
+    folder : str
+        The run's output folder.
+    overrides : str
+        YAML overrides of its ``hyperparams.yaml``.
+    device : str
+        Where to run.
+
+    Returns
+    -------
+    hparams : dict
+    tokenizer : sentencepiece.SentencePieceProcessor
+    """
+    from speechbrain_ee.dataio.tokenizer import train_tokenizer
+
+    path = os.path.join(folder, "hyperparams.yaml")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: give the output folder of a training run "
+            "of recipes/LibriSpeech/ASR/CTC/train.py.")
+    with open(path, encoding="utf-8") as f:
+        hparams = load_hyperpyyaml(f, overrides)
+    if "early_exit" not in hparams:
+        raise ValueError(
+            f"{path} has no `early_exit` model: train with an early-exit "
+            "YAML (hparams/*early_exit*.yaml).")
+    checkpointer = hparams["checkpointer"]
+    if checkpointer.find_checkpoint(min_key="WER") is None:
+        raise FileNotFoundError(
+            f"no checkpoint in {hparams['save_folder']}: train first.")
+    checkpointer.recover_if_possible(min_key="WER", map_location=device)
+    tokenizer = train_tokenizer(
+        save_folder=hparams["save_folder"],
+        vocab_size=hparams["output_neurons"],
+        train_csv=hparams["train_csv"],
+        model_type=hparams["token_type"],
+        character_coverage=hparams["character_coverage"],
+    )
+    return hparams, tokenizer
+
+
+def csv_batches(csv_path, hparams, batch_size, device):
+    """``(ids, feats, wav_lens, ref_words)`` batches of a test CSV."""
+    import speechbrain as sb
+
+    from speechbrain_ee.dataio.audio import load_audio
+
+    if not os.path.isfile(csv_path):
+        raise FileNotFoundError(f"test CSV {csv_path} not found.")
+    data = sb.dataio.dataset.DynamicItemDataset.from_csv(
+        csv_path=csv_path,
+        replacements={"data_root": hparams["data_folder"]},
+    ).filtered_sorted(sort_key="duration")
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(wav):
+        return load_audio(wav, hparams["sample_rate"])
+
+    data.add_dynamic_item(audio_pipeline)
+    data.set_output_keys(["id", "sig", "wrd"])
+    loader = sb.dataio.dataloader.make_dataloader(data, batch_size=batch_size)
+    normalize = hparams["normalize"].to(device).eval()
+    for batch in loader:
+        wavs, wav_lens = batch.sig
+        wavs, wav_lens = wavs.to(device), wav_lens.to(device)
+        with torch.no_grad():
+            feats = normalize(hparams["compute_features"](wavs), wav_lens)
+        yield batch.id, feats, wav_lens, [w.split() for w in batch.wrd]
+
+
+def run(args):
+    """Runs the ``exit-tradeoff`` sub-command."""
+    import speechbrain as sb
+
+    from speechbrain_ee.dataio.recipe_data import named_test_csvs
+
+    hparams, tokenizer = load_experiment(args.experiment, args.overrides,
+                                         args.device)
+    model = hparams["early_exit"].to(args.device).eval()
+    blank = hparams["blank_index"]
+    sets = dict(item.split("=", 1) for item in args.test_csv) or (
+        named_test_csvs(hparams))
+    with open(args.grid, encoding="utf-8") as f:
+        grid = load_hyperpyyaml(f)
+    out = args.out or os.path.join(args.experiment, "tradeoff")
+    os.makedirs(out, exist_ok=True)
+
+    def decode(log_probs, wav_lens):
+        seqs = sb.decoders.ctc_greedy_decode(log_probs, wav_lens.cpu(),
+                                             blank_id=blank)
+        return [tokenizer.decode_ids(s).split() for s in seqs]
+
+    results = {}
+    for name, csv_path in sets.items():
+        batches = list(csv_batches(csv_path, hparams, args.batch_size,
+                                    args.device))
+        results[name] = analyse(model, batches, decode, grid,
+                                args.tolerance, args.repeats, blank)
+        write_csv(results[name]["rows"],
+                  os.path.join(out, f"tradeoff_{name}.csv"))
+        print(format_report(name, results[name]), flush=True)
+    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump({n: _json_ready(r) for n, r in results.items()}, f,
+                  indent=2)
+    plot(results, os.path.join(out, "tradeoff.png"))
+    print(f"wrote {out}/tradeoff_*.csv, summary.json, tradeoff.png")
