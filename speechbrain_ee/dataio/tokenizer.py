@@ -38,12 +38,16 @@ def train_tokenizer(
     train_csv,
     model_type="unigram",
     character_coverage=1.0,
+    bos_id=-1,
+    eos_id=-1,
 ):
     """Trains (or loads, when already trained) a SentencePiece tokenizer.
 
     The model is ``<save_folder>/<vocab_size>_<model_type>.model``; an
     existing model is loaded, not trained again. Token 0 is ``<unk>``, which
-    the CTC recipes use as the blank (SpeechBrain's convention).
+    the CTC recipes use as the blank (SpeechBrain's convention). The
+    attention recipes reserve bos and eos tokens too (SpeechBrain's
+    LibriSpeech convention: bos 1, eos 2).
 
     Arguments
     ---------
@@ -57,6 +61,10 @@ def train_tokenizer(
         ``"unigram"``, ``"bpe"`` or ``"char"``.
     character_coverage : float
         SentencePiece's character coverage.
+    bos_id : int
+        Id reserved for ``<s>`` (beginning of sentence); -1: none.
+    eos_id : int
+        Id reserved for ``</s>`` (end of sentence); -1: none.
 
     Returns
     -------
@@ -74,6 +82,10 @@ def train_tokenizer(
     >>> sp = train_tokenizer(tmp, 12, csv_path, model_type="char")
     >>> sp.decode_ids(sp.encode_as_ids("HELLO"))
     'HELLO'
+    >>> sp = train_tokenizer(os.path.join(tmp, "s2s"), 12, csv_path,
+    ...                      model_type="char", bos_id=1, eos_id=2)
+    >>> sp.id_to_piece(1), sp.id_to_piece(2)
+    ('<s>', '</s>')
     """
     _check_train_csv(train_csv)
     os.makedirs(save_folder, exist_ok=True)
@@ -85,6 +97,8 @@ def train_tokenizer(
             annotation_read="wrd",
             model_type=model_type,
             character_coverage=character_coverage,
+            bos_id=bos_id,
+            eos_id=eos_id,
         )
     except RuntimeError as err:
         if "Vocabulary size" in str(err):
@@ -94,4 +108,16 @@ def train_tokenizer(
                 "YAML or use token_type: char."
             ) from err
         raise
+    _check_special_ids(tokenizer, bos_id, eos_id)
     return tokenizer.sp
+
+
+def _check_special_ids(tokenizer, bos_id, eos_id):
+    """Raises when a model loaded from disk reserves other bos/eos ids."""
+    found = (tokenizer.sp.bos_id(), tokenizer.sp.eos_id())
+    if found != (bos_id, eos_id):
+        raise ValueError(
+            f"Tokenizer: {tokenizer.prefix_model_file}.model has bos/eos ids "
+            f"{found}, expected {(bos_id, eos_id)}: it was trained for "
+            "another recipe. Use another save_folder or delete it."
+        )

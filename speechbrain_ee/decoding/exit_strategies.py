@@ -377,11 +377,11 @@ def greedy_path_confidence(log_probs, lengths):
     return masked_frame_mean(best, lengths).exp()
 
 
-def nbest_posterior(log_probs, lengths, n_best, blank_index=0):
+def nbest_posterior(log_probs, lengths, searcher):
     """Posterior of the best of the n-best CTC beam hypotheses.
 
-    A softmax over the scores of the ``n_best`` hypotheses of SpeechBrain's
-    CTC prefix beam search; the top hypothesis's share (Wright et al.).
+    A softmax over the scores of the n-best hypotheses of SpeechBrain's CTC
+    prefix beam search; the top hypothesis's share (Wright et al.).
 
     Arguments
     ---------
@@ -389,32 +389,40 @@ def nbest_posterior(log_probs, lengths, n_best, blank_index=0):
         ``[batch, time, vocab]``.
     lengths : torch.Tensor
         ``[batch]`` real frames.
-    n_best : int
-        Beam size and number of hypotheses.
-    blank_index : int
-        The CTC blank.
+    searcher : speechbrain.decoders.CTCBeamSearcher
+        With ``topk`` = the number of hypotheses (see `nbest_searcher`).
 
     Returns
     -------
     torch.Tensor
         ``[batch]`` in ``(0, 1]``.
     """
-    from speechbrain.decoders import CTCBeamSearcher
-
-    vocab = [str(i) for i in range(log_probs.shape[-1])]
-    searcher = CTCBeamSearcher(
-        blank_index=blank_index,
-        vocab_list=vocab,
-        beam_size=n_best,
-        topk=n_best,
-        space_token="\u2581",
-    )
     rel = lengths.float() / log_probs.shape[1]
     out = []
     for hyps in searcher(log_probs.float().cpu(), rel.cpu()):
         scores = torch.tensor([float(h.score) for h in hyps])
-        out.append(torch.softmax(scores, dim=0).max() if len(hyps) else 1.0)
+        out.append(float(torch.softmax(scores, dim=0).max())
+                   if len(hyps) else 1.0)
     return torch.tensor(out, device=log_probs.device)
+
+
+def nbest_searcher(vocab_size, n_best, blank_index=0):
+    """SpeechBrain's CTC prefix beam search returning ``n_best`` hypotheses.
+
+    Token ids stand for the vocabulary (only the scores are used); token 0
+    doubles as the space token (it is the blank, which the search never
+    emits), so that no word-boundary warning is printed.
+    """
+    from speechbrain.decoders import CTCBeamSearcher
+
+    vocab = [str(i) for i in range(vocab_size)]
+    return CTCBeamSearcher(
+        blank_index=blank_index,
+        vocab_list=vocab,
+        beam_size=n_best,
+        topk=n_best,
+        space_token=vocab[blank_index],
+    )
 
 
 @register("sequence_confidence")
@@ -451,14 +459,18 @@ class SequenceConfidence(ScoreThreshold):
         self.form = form
         self.n_best = int(n_best)
         self.blank_index = blank_index
+        self._searcher = None  # (vocabulary size, CTCBeamSearcher)
 
     def score(self, log_probs, lengths):
         """See `ScoreThreshold.score`."""
         if self.form == "greedy":
             return greedy_path_confidence(log_probs, lengths)
-        return nbest_posterior(
-            log_probs, lengths, self.n_best, self.blank_index
-        )
+        vocab = log_probs.shape[-1]
+        if self._searcher is None or self._searcher[0] != vocab:
+            self._searcher = (
+                vocab, nbest_searcher(vocab, self.n_best, self.blank_index)
+            )
+        return nbest_posterior(log_probs, lengths, self._searcher[1])
 
     def describe(self):
         """See `ExitStrategy.describe`."""

@@ -560,8 +560,10 @@ def add_arguments(parser):
         "'{data_folder: /data/LibriSpeech}'")
 
 
-def load_experiment(folder, overrides="", device="cpu"):
-    """Loads an early-exit experiment of the CTC recipe for inference.
+def load_experiment(folder, overrides="", device="cpu",
+                    model_key="early_exit"):
+    """Loads an early-exit (or other dynamic) experiment of the CTC recipe
+    for inference.
 
     Arguments
     ---------
@@ -571,6 +573,9 @@ def load_experiment(folder, overrides="", device="cpu"):
         YAML overrides of its ``hyperparams.yaml``.
     device : str
         Where to run.
+    model_key : str
+        The YAML key of the model the run must have (``early_exit``;
+        ``blank_skip`` for `benchmarks/blank_skip.py`).
 
     Returns
     -------
@@ -586,15 +591,15 @@ def load_experiment(folder, overrides="", device="cpu"):
             "of recipes/LibriSpeech/ASR/CTC/train.py.")
     with open(path, encoding="utf-8") as f:
         hparams = load_hyperpyyaml(f, overrides)
-    if "early_exit" not in hparams:
+    if model_key not in hparams:
         raise ValueError(
-            f"{path} has no `early_exit` model: train with an early-exit "
-            "YAML (hparams/*early_exit*.yaml).")
+            f"{path} has no `{model_key}` model: train with a YAML that "
+            f"defines it (hparams/*{model_key.replace('_', '*')}*.yaml).")
     checkpointer = hparams["checkpointer"]
     if checkpointer.find_checkpoint(min_key="WER") is None:
         raise FileNotFoundError(
             f"no checkpoint in {hparams['save_folder']}: train first.")
-    checkpointer.recover_if_possible(min_key="WER", map_location=device)
+    checkpointer.recover_if_possible(min_key="WER")
     tokenizer = train_tokenizer(
         save_folder=hparams["save_folder"],
         vocab_size=hparams["output_neurons"],

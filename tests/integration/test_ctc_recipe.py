@@ -3,17 +3,15 @@ its loss falls, it resumes from its checkpoint and it scores both test sets.
 """
 
 import json
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from speechbrain_ee.dataio.corpus import build_corpora
+from tests.integration.recipe_runs import RECIPES, run_recipe as run
+from tests.integration.recipe_runs import train_losses
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RECIPE = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR" / "CTC"
+RECIPE = RECIPES / "CTC"
 TINY_MODEL = [
     "--d_model=48", "--num_encoder_layers=2", "--d_ffn=96", "--nhead=4",
     "--output_neurons=40", "--lr_adam=0.002", "--warmup_steps=10",
@@ -21,36 +19,9 @@ TINY_MODEL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_corpora(tmp_path_factory):
-    """The tiny preset of the built-in corpora, built once for the module."""
-    return build_corpora(tmp_path_factory.mktemp("corpora"), preset="tiny",
-                         seed=7)
-
-
 def run_recipe(hparams, corpora, output_folder, *extra, model=TINY_MODEL):
-    """Runs train.py in a subprocess; returns its combined output."""
-    cmd = [
-        sys.executable, str(RECIPE / "train.py"),
-        str(RECIPE / "hparams" / hparams),
-        f"--data_folder={corpora['librispeech']}",
-        f"--cv_data_folder={corpora['commonvoice']}",
-        f"--output_folder={output_folder}", "--device=cpu",
-        *model, *extra,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def train_losses(output_folder):
-    """Epoch -> train loss, from the recipe's train_log.txt."""
-    losses = {}
-    for line in (output_folder / "train_log.txt").read_text().splitlines():
-        match = re.match(r"epoch: (\d+),.* train loss: ([\d.e+-]+)", line)
-        if match:
-            losses[int(match.group(1))] = float(match.group(2))
-    return losses
+    """Runs the CTC train.py in a subprocess; returns its combined output."""
+    return run("CTC", hparams, corpora, output_folder, *model, *extra)
 
 
 def test_trains_resumes_and_scores(tiny_corpora, tmp_path):

@@ -36,6 +36,23 @@ def test_tokenizer_round_trip_and_reuse(tmp_path):
     assert model.stat().st_mtime_ns == stamp  # loaded, not retrained
 
 
+def test_tokenizer_reserves_bos_and_eos(tmp_path):
+    csv_path = write_csv(tmp_path / "train.csv", SENTENCES)
+    sp = train_tokenizer(tmp_path / "tok", 40, csv_path, bos_id=1, eos_id=2)
+    assert [sp.id_to_piece(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
+    assert not {1, 2} & set(sp.encode_as_ids(SENTENCES[0]))
+    train_tokenizer(tmp_path / "tok", 40, csv_path, bos_id=1, eos_id=2)
+
+
+def test_tokenizer_refuses_a_model_with_other_special_ids(tmp_path):
+    """A CTC recipe's tokenizer (no bos/eos) is not silently reused by an
+    attention recipe with the same save folder."""
+    csv_path = write_csv(tmp_path / "train.csv", SENTENCES)
+    train_tokenizer(tmp_path / "tok", 40, csv_path)
+    with pytest.raises(ValueError, match="bos/eos"):
+        train_tokenizer(tmp_path / "tok", 40, csv_path, bos_id=1, eos_id=2)
+
+
 def test_tokenizer_missing_csv(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         train_tokenizer(tmp_path, 40, str(tmp_path / "missing.csv"))

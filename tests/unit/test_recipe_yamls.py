@@ -6,15 +6,31 @@ from pathlib import Path
 import pytest
 from hyperpyyaml import load_hyperpyyaml
 
-HPARAMS = Path(__file__).resolve().parents[2] / "recipes" / "LibriSpeech" / \
-    "ASR" / "CTC" / "hparams"
-YAMLS = sorted(p.name for p in HPARAMS.glob("*.yaml"))
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "LibriSpeech" / \
+    "ASR"
+# recipe folder -> its self-attention baseline YAML
+BASELINES = {"CTC": "conformer_ctc.yaml", "transformer": "conformer.yaml"}
+YAMLS = sorted(
+    f"{recipe}/{p.name}"
+    for recipe in BASELINES
+    for p in (RECIPES / recipe / "hparams").glob("*.yaml")
+)
+
+
+def load(name):
+    recipe, yaml = name.split("/")
+    with open(RECIPES / recipe / "hparams" / yaml, encoding="utf-8") as f:
+        return load_hyperpyyaml(f)
 
 
 def encoder_parameters(name):
-    with open(HPARAMS / name, encoding="utf-8") as f:
-        hparams = load_hyperpyyaml(f)
+    hparams = load(name)
     return sum(p.numel() for p in hparams["encoder"].encoder.parameters())
+
+
+def test_every_recipe_folder_has_yamls():
+    for recipe in BASELINES:
+        assert any(name.startswith(f"{recipe}/") for name in YAMLS), recipe
 
 
 @pytest.mark.parametrize("name", YAMLS)
@@ -22,7 +38,34 @@ def test_yaml_builds_with_defaults(name):
     assert encoder_parameters(name) > 0
 
 
+def self_attention_twin(name):
+    """The YAML whose budget a SummaryMixing YAML keeps: its twin with
+    ``conformer`` for ``summarymixing`` where there is one (the early-exit
+    and blank-skip variants), else the recipe's baseline."""
+    recipe, yaml = name.split("/")
+    twin = yaml.replace("summarymixing", "conformer")
+    if (RECIPES / recipe / "hparams" / twin).is_file():
+        return f"{recipe}/{twin}"
+    return f"{recipe}/{BASELINES[recipe]}"
+
+
 @pytest.mark.parametrize("name", [n for n in YAMLS if "summarymixing" in n])
 def test_summary_mixing_matches_baseline_budget(name):
-    baseline = encoder_parameters("conformer_ctc.yaml")
+    baseline = encoder_parameters(self_attention_twin(name))
     assert abs(encoder_parameters(name) - baseline) / baseline < 0.01
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in YAMLS if n.startswith("transformer/")])
+def test_joint_yaml_wires_encoder_decoder(name):
+    """The searchers decode with the model that trains, the CTC scorer uses
+    the CTC head, and bos, eos and blank differ."""
+    hparams = load(name)
+    model = hparams["encoder_decoder"]
+    assert model.encoder is hparams["encoder"]
+    for search in ("valid_search", "test_search"):
+        assert hparams[search].model is model
+        assert hparams[search].fc is hparams["seq_lin"]
+    assert hparams["ctc_scorer"].ctc_fc is hparams["ctc_lin"]
+    assert len({hparams["bos_index"], hparams["eos_index"],
+                hparams["blank_index"]}) == 3

@@ -23,33 +23,58 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
-import json
 import os
 import sys
 import time
 
+import numpy as np
 import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.dataio.dataio import merge_csvs
-from speechbrain.utils.distributed import if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_ee.dataio.audio import load_audio
-from speechbrain_ee.dataio.common_voice_prepare import prepare_common_voice
-from speechbrain_ee.dataio.librispeech_prepare import prepare_librispeech
+from speechbrain_ee.dataio.recipe_data import (
+    dataio_prepare,
+    make_loader_kwargs,
+    prepare_data,
+    update_results,
+)
 from speechbrain_ee.dataio.tokenizer import train_tokenizer
+from speechbrain_ee.decoding.exit_strategies import (
+    oracle_exits,
+    overthinking,
+    simulate,
+)
+from speechbrain_ee.decoding.tradeoff import frame_lengths, word_errors
+from speechbrain_ee.lobes.blank_skip import (
+    BlankSkipOutput,
+    measure_speed,
+    speedups,
+)
+from speechbrain_ee.lobes.early_exit import exit_loss_weights
+from speechbrain_ee.training import stop_before_budget
 
 logger = get_logger(__name__)
 
-CV_TEST_NAME = "cv-test"
-
 
 class ASR(sb.Brain):
-    """CTC training and scoring of the YAML's ``encoder`` and ``ctc_lin``."""
+    """CTC training and scoring of the YAML's model.
+
+    Either a plain encoder (``encoder`` + ``ctc_lin``) or an early-exit
+    model (``early_exit``, `speechbrain_ee.lobes.early_exit`): then the loss
+    is the weighted sum of the exits' CTC losses, dev and test report every
+    exit's WER, and the test stage also scores the YAML's
+    ``exit_strategy``, the oracle and the overthinking statistic. A
+    blank-skip model (``blank_skip``, `speechbrain_ee.lobes.blank_skip`) is
+    scored as a two-exit model (intermediate head after layer K, final
+    output) whose loss adds the distillation term; every stage reports the
+    share of frames skipped, and the test stage the measured speed-up.
+    """
 
     def compute_forward(self, batch, stage):
-        """Waveforms -> features -> encoder -> CTC log-probabilities."""
+        """Waveforms -> features -> encoder -> CTC log-probabilities of
+        each exit (one exit for a plain encoder)."""
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
@@ -60,34 +85,119 @@ class ASR(sb.Brain):
         )
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "fea_augment"):
             feats, _ = self.hparams.fea_augment(feats, wav_lens)
+        if self.blank_skip is not None:
+            return self._blank_skip_forward(feats, wav_lens, stage), wav_lens
+        if self.exit_layers:
+            return self.modules.encoder(feats, wav_lens), wav_lens
         encoded = self.modules.encoder(feats, wav_lens)
         p_ctc = self.hparams.log_softmax(self.modules.ctc_lin(encoded))
-        return p_ctc, wav_lens
+        return [p_ctc], wav_lens
+
+    @property
+    def exit_layers(self):
+        """The early-exit model's exit layers, or the blank-skip model's
+        intermediate and last layer; empty for a plain encoder."""
+        if self.blank_skip is not None:
+            return self.blank_skip.exit_layers
+        return getattr(self.hparams, "exit_layers", None) or []
+
+    @property
+    def blank_skip(self):
+        """The blank-skip model; None for the other models."""
+        return getattr(self.hparams, "blank_skip", None)
+
+    def _blank_skip_forward(self, feats, wav_lens, stage):
+        """The blank-skip model with this stage's threshold (in training,
+        only after the warm-up and if ``skip_in_training``); keeps the first
+        test batches for the speed measurement."""
+        threshold = self.hparams.skip_threshold
+        if stage == sb.Stage.TRAIN and not (
+            self.hparams.skip_in_training
+            and self.optimizer_step >= self.hparams.skip_warmup_steps
+        ):
+            threshold = None
+        if stage == sb.Stage.TEST and (
+            len(self.speed_inputs) < self.hparams.speed_test_batches
+        ):
+            self.speed_inputs.append((feats, wav_lens))
+        return self.modules.encoder(
+            feats, wav_lens, threshold=threshold,
+            spike_width=self.hparams.spike_width,
+        )
 
     def compute_objectives(self, predictions, batch, stage):
-        """CTC loss; on dev and test, greedy (and on test, beam) WER."""
-        p_ctc, wav_lens = predictions
+        """(Weighted) CTC loss; on dev and test, greedy (and on test, beam)
+        WER of the last exit, and every exit's greedy WER."""
+        exits, wav_lens = predictions
+        skip = None
+        if isinstance(exits, BlankSkipOutput):
+            skip, exits = exits, exits.log_probs
         ids = batch.id
         tokens, tokens_lens = batch.tokens
         if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
             tokens, tokens_lens = self.hparams.wav_augment.replicate_multiple_labels(
                 tokens, tokens_lens
             )
-        loss = self.hparams.ctc_cost(p_ctc, tokens, wav_lens, tokens_lens)
-        if stage != sb.Stage.TRAIN:
-            target_words = [wrd.split(" ") for wrd in batch.wrd]
-            greedy = sb.decoders.ctc_greedy_decode(
-                p_ctc, wav_lens, blank_id=self.hparams.blank_index
-            )
-            words = [self.tokenizer.decode_ids(seq).split() for seq in greedy]
-            self.wer_metric.append(ids, words, target_words)
-            self.cer_metric.append(ids, words, target_words)
-            if stage == sb.Stage.TEST:
-                hyps = self.test_searcher(p_ctc, wav_lens)
-                beam_words = [hyp[0].text.split() for hyp in hyps]
-                self.beam_wer_metric.append(ids, beam_words, target_words)
-                self.beam_cer_metric.append(ids, beam_words, target_words)
+        losses = [
+            self.hparams.ctc_cost(p, tokens, wav_lens, tokens_lens)
+            for p in exits
+        ]
+        loss = sum(w * l for w, l in zip(self.exit_weights, losses))
+        if skip is not None:
+            loss = loss + self._blank_skip_loss(skip)
+        if len(exits) > 1:
+            self.exit_losses.append([float(l.detach()) for l in losses])
+        if stage == sb.Stage.TRAIN:
+            return loss
+        p_ctc = exits[-1]
+        target_words = [wrd.split(" ") for wrd in batch.wrd]
+        exit_words = [self._greedy_words(p, wav_lens) for p in exits]
+        words = exit_words[-1]
+        self.wer_metric.append(ids, words, target_words)
+        self.cer_metric.append(ids, words, target_words)
+        if len(exits) > 1:
+            for metric, hyps in zip(self.exit_wer_metrics, exit_words):
+                metric.append(ids, hyps, target_words)
+        if stage == sb.Stage.TEST:
+            hyps = self.test_searcher(p_ctc, wav_lens)
+            beam_words = [hyp[0].text.split() for hyp in hyps]
+            self.beam_wer_metric.append(ids, beam_words, target_words)
+            self.beam_cer_metric.append(ids, beam_words, target_words)
+            if len(exits) > 1 and self.blank_skip is None:
+                self._score_exit_strategy(exits, wav_lens, exit_words,
+                                          target_words)
         return loss
+
+    def _greedy_words(self, p_ctc, wav_lens):
+        """Greedy CTC decoding to word lists."""
+        greedy = sb.decoders.ctc_greedy_decode(
+            p_ctc, wav_lens, blank_id=self.hparams.blank_index
+        )
+        return [self.tokenizer.decode_ids(seq).split() for seq in greedy]
+
+    def _blank_skip_loss(self, out):
+        """``kd_weight`` x the distillation term; counts skipped frames."""
+        kd = self.hparams.kd_cost(*out.log_probs, out.computed)
+        self.skip_stats.append(
+            (float(kd.detach()), out.skipped_frames, out.real_frames)
+        )
+        return self.hparams.kd_weight * kd
+
+    def _score_exit_strategy(self, exits, wav_lens, exit_words, targets):
+        """Word errors of every exit, and the YAML strategy's decisions."""
+        lengths = frame_lengths(wav_lens.cpu(), exits[0].shape[1])
+        chosen, stopped = simulate(
+            self.hparams.exit_strategy, [p.cpu() for p in exits], lengths,
+            self.exit_layers,
+        )
+        for n, target in enumerate(targets):
+            self.exit_errors.append(
+                [word_errors(hyps[n], target) for hyps in exit_words]
+            )
+            self.exit_ref_words.append(len(target))
+            self.strategy_picks.append(
+                (int(chosen[n]), self.exit_layers[int(stopped[n])])
+            )
 
     def on_fit_start(self):
         """Records when training started (for ``max_train_minutes``)."""
@@ -97,6 +207,21 @@ class ASR(sb.Brain):
     def on_stage_start(self, stage, epoch=None):
         """Resets the metrics and times the stage."""
         self.stage_start_time = time.time()
+        self.exit_weights = [1.0]
+        if self.blank_skip is not None:
+            self.exit_weights = [self.hparams.intermediate_ctc_weight, 1.0]
+        elif self.exit_layers:
+            self.exit_weights = exit_loss_weights(
+                self.hparams.exit_loss_scheme, self.exit_layers,
+                self.hparams.exit_intermediate_weight,
+            )
+        self.exit_losses = []
+        self.exit_wer_metrics = [
+            self.hparams.error_rate_computer() for _ in self.exit_layers
+        ]
+        self.exit_errors, self.exit_ref_words = [], []
+        self.strategy_picks = []
+        self.skip_stats, self.speed_inputs = [], []
         if stage != sb.Stage.TRAIN:
             self.wer_metric = self.hparams.error_rate_computer()
             self.cer_metric = self.hparams.cer_computer()
@@ -108,11 +233,21 @@ class ASR(sb.Brain):
         """Logs, checkpoints, schedules and writes the WER files."""
         elapsed = time.time() - self.stage_start_time
         stage_stats = {"loss": stage_loss}
+        if self.exit_losses:
+            means = torch.tensor(self.exit_losses).mean(dim=0).tolist()
+            for layer, value in zip(self.exit_layers, means):
+                stage_stats[f"loss_L{layer}"] = value
+        if self.skip_stats:
+            stage_stats.update(self._skip_summary())
         if stage == sb.Stage.TRAIN:
             self.train_stats = dict(stage_stats, minutes=elapsed / 60)
             return
         stage_stats["WER"] = self.wer_metric.summarize("error_rate")
         stage_stats["CER"] = self.cer_metric.summarize("error_rate")
+        for layer, metric in zip(self.exit_layers, self.exit_wer_metrics):
+            stage_stats[f"WER_L{layer}"] = metric.summarize("error_rate")
+        if stage == sb.Stage.TEST and self.exit_errors:
+            stage_stats.update(self._exit_summary())
         if stage == sb.Stage.VALID:
             self._end_of_valid_epoch(epoch, stage_stats)
         else:
@@ -131,17 +266,10 @@ class ASR(sb.Brain):
             min_keys=["WER"],
             num_to_keep=1,
         )
-        budget = self.hparams.max_train_minutes
-        if budget is not None:
-            spent = (time.time() - self.fit_start_time) / 60
-            # Stop before an epoch that would end past the budget.
-            per_epoch = spent / max(1, epoch - self.first_epoch + 1)
-            if spent + per_epoch > budget:
-                logger.info(
-                    f"max_train_minutes={budget}: {spent:.1f} min spent, "
-                    f"stopping after epoch {epoch}."
-                )
-                self.hparams.epoch_counter.limit = epoch
+        stop_before_budget(
+            self.hparams.epoch_counter, epoch, self.first_epoch,
+            self.fit_start_time, self.hparams.max_train_minutes,
+        )
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -169,6 +297,48 @@ class ASR(sb.Brain):
             stage_stats,
         )
 
+    def _skip_summary(self):
+        """The stage's distillation loss and share of frames skipped; on
+        test, the speed-up over the same model without skipping, measured
+        side by side on the first ``speed_test_batches`` batches."""
+        kd, skipped, frames = zip(*self.skip_stats)
+        stats = {
+            "loss_kd": float(np.mean(kd)),
+            "skipped_share": sum(skipped) / max(1, sum(frames)),
+        }
+        if self.speed_inputs and self.hparams.speed_repeats > 0:
+            times = measure_speed(
+                self.hparams.blank_skip, self.speed_inputs,
+                {"skip": (self.hparams.skip_threshold,
+                          self.hparams.spike_width)},
+                self.hparams.speed_repeats,
+            )
+            stats.update(speedups(times, "skip"))
+            stats["time_full_s"] = times["full"]
+            stats["time_skip_s"] = times["skip"]
+        return stats
+
+    def _exit_summary(self):
+        """The test set's strategy, oracle and overthinking numbers."""
+        errors = np.asarray(self.exit_errors)
+        words = max(1, sum(self.exit_ref_words))
+        chosen = np.asarray([c for c, _ in self.strategy_picks])
+        layers = np.asarray([s for _, s in self.strategy_picks])
+        rows = np.arange(len(errors))
+        oracle = oracle_exits(errors)
+        exit_layers = np.asarray(self.exit_layers)
+        num_layers = self.hparams.early_exit.num_layers
+        thinking = overthinking(errors)
+        return {
+            "strategy_WER": 100.0 * errors[rows, chosen].sum() / words,
+            "strategy_avg_layers": float(layers.mean()),
+            "strategy_compute": float(layers.mean()) / num_layers,
+            "oracle_WER": 100.0 * errors[rows, oracle].sum() / words,
+            "oracle_avg_layers": float(exit_layers[oracle].mean()),
+            "overthinking_share": thinking["share"],
+            "overthinking_WER_gain": 100.0 * thinking["errors_saved"] / words,
+        }
+
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Steps the Noam schedule after each optimiser step."""
         if should_step:
@@ -193,144 +363,6 @@ class ASR(sb.Brain):
         """
         self.test_name = name
         self.evaluate(dataset, min_key="WER", test_loader_kwargs=loader_kwargs)
-
-
-def update_results(path, test_name, stats):
-    """Adds one test set's numbers to the run's ``results.json``."""
-    results = {}
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-    results[test_name] = {k: float(v) for k, v in stats.items()}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-
-
-def prepare_data(hparams):
-    """Writes the CSVs of LibriSpeech and (if given) Common Voice."""
-    run_on_main(
-        prepare_librispeech,
-        kwargs={
-            "data_folder": hparams["data_folder"],
-            "save_folder": hparams["save_folder"],
-            "tr_splits": hparams["train_splits"],
-            "dev_splits": hparams["dev_splits"],
-            "te_splits": hparams["test_splits"],
-            "skip_prep": hparams["skip_prep"],
-        },
-    )
-    # One training CSV, whatever the number of training splits.
-    run_on_main(
-        merge_csvs,
-        kwargs={
-            "data_folder": hparams["save_folder"],
-            "csv_lst": [f"{split}.csv" for split in hparams["train_splits"]],
-            "merged_csv": os.path.basename(hparams["train_csv"]),
-        },
-    )
-    if hparams.get("cv_data_folder"):
-        run_on_main(
-            prepare_common_voice,
-            kwargs={
-                "data_folder": hparams["cv_data_folder"],
-                "save_folder": os.path.join(hparams["save_folder"], "cv"),
-                "test_tsv_file": os.path.join(
-                    hparams["cv_data_folder"], hparams["cv_test_tsv"]
-                ),
-                "skip_prep": hparams["skip_prep"],
-            },
-        )
-
-
-def test_sets(hparams):
-    """The test CSVs by name: LibriSpeech's, then Common Voice's (OOD)."""
-    sets = {
-        os.path.splitext(os.path.basename(path))[0]: path
-        for path in hparams["test_csvs"]
-    }
-    if hparams.get("cv_data_folder"):
-        stem = os.path.splitext(hparams["cv_test_tsv"])[0]
-        sets[CV_TEST_NAME] = os.path.join(
-            hparams["save_folder"], "cv", f"{stem}.csv"
-        )
-    return sets
-
-
-def dataio_prepare(hparams, tokenizer):
-    """Builds the train, valid and test DynamicItemDatasets."""
-    data_folder = hparams["data_folder"]
-
-    def load(csv_path, sort_key=None, reverse=False, max_len=None):
-        data = sb.dataio.dataset.DynamicItemDataset.from_csv(
-            csv_path=csv_path, replacements={"data_root": data_folder}
-        )
-        if sort_key:
-            data = data.filtered_sorted(
-                sort_key=sort_key,
-                reverse=reverse,
-                key_max_value={"duration": max_len} if max_len else {},
-            )
-        return data
-
-    sorting = hparams["sorting"]
-    train_data = load(
-        hparams["train_csv"],
-        sort_key=None if sorting == "random" else "duration",
-        reverse=sorting == "descending",
-        max_len=hparams["avoid_if_longer_than"],
-    )
-    if sorting == "random":
-        train_data = train_data.filtered_sorted(
-            key_max_value={"duration": hparams["avoid_if_longer_than"]}
-        )
-    valid_data = load(hparams["valid_csv"], sort_key="duration")
-    tests = {
-        name: load(path, sort_key="duration")
-        for name, path in test_sets(hparams).items()
-    }
-    datasets = [train_data, valid_data, *tests.values()]
-
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        return load_audio(wav, hparams["sample_rate"])
-
-    @sb.utils.data_pipeline.takes("wrd")
-    @sb.utils.data_pipeline.provides("wrd", "tokens")
-    def text_pipeline(wrd):
-        yield wrd
-        yield torch.LongTensor(tokenizer.encode_as_ids(wrd))
-
-    sb.dataio.dataset.add_dynamic_item(datasets, audio_pipeline)
-    sb.dataio.dataset.add_dynamic_item(datasets, text_pipeline)
-    sb.dataio.dataset.set_output_keys(datasets, ["id", "sig", "wrd", "tokens"])
-    return train_data, valid_data, tests
-
-
-def make_loader_kwargs(hparams, train_data, valid_data):
-    """DataLoader options, with SpeechBrain's dynamic batching if enabled."""
-    train_kwargs = dict(hparams["train_dataloader_opts"])
-    valid_kwargs = dict(hparams["valid_dataloader_opts"])
-    if hparams["dynamic_batching"]:
-        from speechbrain.dataio.sampler import DynamicBatchSampler
-
-        train_sampler = DynamicBatchSampler(
-            train_data,
-            length_func=lambda x: x["duration"],
-            **hparams["dynamic_batch_sampler_train"],
-        )
-        valid_sampler = DynamicBatchSampler(
-            valid_data,
-            length_func=lambda x: x["duration"],
-            **hparams["dynamic_batch_sampler_valid"],
-        )
-        train_kwargs = {"batch_sampler": train_sampler,
-                        "num_workers": hparams["num_workers"]}
-        valid_kwargs = {"batch_sampler": valid_sampler,
-                        "num_workers": hparams["num_workers"]}
-    elif hparams["sorting"] != "random":
-        train_kwargs["shuffle"] = False
-    return train_kwargs, valid_kwargs
 
 
 def main(argv):

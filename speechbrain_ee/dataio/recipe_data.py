@@ -1,0 +1,277 @@
+"""The data side of the LibriSpeech recipes, shared by the CTC and the
+joint CTC+attention recipes: CSV preparation (LibriSpeech and, for the
+out-of-distribution score, Common Voice), SpeechBrain datasets with their
+audio and text pipelines, DataLoader options and the ``results.json``
+summary.
+
+Every function takes the recipe's loaded YAML (``hparams``, a dict) and
+reads the keys the recipes' YAMLs define (``data_folder``,
+``cv_data_folder``, ``save_folder``, ``train_csv``, ...).
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import json
+import os
+
+import speechbrain as sb
+import torch
+from speechbrain.dataio.dataio import merge_csvs
+from speechbrain.utils.distributed import run_on_main
+
+from speechbrain_ee.dataio.audio import load_audio
+from speechbrain_ee.dataio.common_voice_prepare import prepare_common_voice
+from speechbrain_ee.dataio.librispeech_prepare import prepare_librispeech
+
+CV_TEST_NAME = "cv-test"
+
+
+def prepare_data(hparams):
+    """Writes the CSVs of LibriSpeech and (if given) Common Voice.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters (``data_folder``, ``save_folder``,
+        ``train_splits``, ``dev_splits``, ``test_splits``, ``skip_prep``,
+        ``train_csv``, ``cv_data_folder``, ``cv_test_tsv``).
+    """
+    run_on_main(
+        prepare_librispeech,
+        kwargs={
+            "data_folder": hparams["data_folder"],
+            "save_folder": hparams["save_folder"],
+            "tr_splits": hparams["train_splits"],
+            "dev_splits": hparams["dev_splits"],
+            "te_splits": hparams["test_splits"],
+            "skip_prep": hparams["skip_prep"],
+        },
+    )
+    # One training CSV, whatever the number of training splits.
+    run_on_main(
+        merge_csvs,
+        kwargs={
+            "data_folder": hparams["save_folder"],
+            "csv_lst": [f"{split}.csv" for split in hparams["train_splits"]],
+            "merged_csv": os.path.basename(hparams["train_csv"]),
+        },
+    )
+    if hparams.get("cv_data_folder"):
+        run_on_main(
+            prepare_common_voice,
+            kwargs={
+                "data_folder": hparams["cv_data_folder"],
+                "save_folder": os.path.join(hparams["save_folder"], "cv"),
+                "test_tsv_file": os.path.join(
+                    hparams["cv_data_folder"], hparams["cv_test_tsv"]
+                ),
+                "skip_prep": hparams["skip_prep"],
+            },
+        )
+
+
+def named_test_csvs(hparams):
+    """The test CSVs by name: LibriSpeech's, then Common Voice's (OOD).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters (``test_csvs``, ``cv_data_folder``,
+        ``cv_test_tsv``, ``save_folder``).
+
+    Returns
+    -------
+    dict
+        Test set name -> CSV path.
+
+    Example
+    -------
+    >>> named_test_csvs({"test_csvs": ["save/test-clean.csv"],
+    ...            "cv_data_folder": "cv", "cv_test_tsv": "test.tsv",
+    ...            "save_folder": "save"})
+    {'test-clean': 'save/test-clean.csv', 'cv-test': 'save/cv/test.csv'}
+    """
+    sets = {
+        os.path.splitext(os.path.basename(path))[0]: path
+        for path in hparams["test_csvs"]
+    }
+    if hparams.get("cv_data_folder"):
+        stem = os.path.splitext(hparams["cv_test_tsv"])[0]
+        sets[CV_TEST_NAME] = os.path.join(
+            hparams["save_folder"], "cv", f"{stem}.csv"
+        )
+    return sets
+
+
+def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
+    """Builds the train, valid and test DynamicItemDatasets.
+
+    Each item has ``id``, ``sig`` (the waveform), ``wrd`` (the transcript)
+    and ``tokens`` (its token ids); with ``bos_index`` and ``eos_index``
+    (attention decoders) also ``tokens_bos`` (bos + tokens, the decoder
+    input) and ``tokens_eos`` (tokens + eos, the decoder target).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters (``data_folder``, ``train_csv``,
+        ``valid_csv``, ``test_csvs``, ``sorting``, ``avoid_if_longer_than``,
+        ``sample_rate`` and those of `named_test_csvs`).
+    tokenizer : sentencepiece.SentencePieceProcessor
+        Encodes the transcripts.
+    bos_index : int, optional
+        Beginning-of-sentence token; with ``eos_index``, adds
+        ``tokens_bos`` and ``tokens_eos``.
+    eos_index : int, optional
+        End-of-sentence token.
+
+    Returns
+    -------
+    train_data : DynamicItemDataset
+    valid_data : DynamicItemDataset
+    tests : dict
+        Test set name -> DynamicItemDataset.
+    """
+    if (bos_index is None) != (eos_index is None):
+        raise ValueError("dataio_prepare: give both bos_index and eos_index "
+                         "or neither.")
+    data_folder = hparams["data_folder"]
+
+    def load(csv_path, sort_key=None, reverse=False, max_len=None):
+        data = sb.dataio.dataset.DynamicItemDataset.from_csv(
+            csv_path=csv_path, replacements={"data_root": data_folder}
+        )
+        if sort_key:
+            data = data.filtered_sorted(
+                sort_key=sort_key,
+                reverse=reverse,
+                key_max_value={"duration": max_len} if max_len else {},
+            )
+        return data
+
+    sorting = hparams["sorting"]
+    train_data = load(
+        hparams["train_csv"],
+        sort_key=None if sorting == "random" else "duration",
+        reverse=sorting == "descending",
+        max_len=hparams["avoid_if_longer_than"],
+    )
+    if sorting == "random":
+        train_data = train_data.filtered_sorted(
+            key_max_value={"duration": hparams["avoid_if_longer_than"]}
+        )
+    valid_data = load(hparams["valid_csv"], sort_key="duration")
+    tests = {
+        name: load(path, sort_key="duration")
+        for name, path in named_test_csvs(hparams).items()
+    }
+    datasets = [train_data, valid_data, *tests.values()]
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(wav):
+        return load_audio(wav, hparams["sample_rate"])
+
+    output_keys = ["id", "sig", "wrd", "tokens"]
+    if bos_index is None:
+
+        @sb.utils.data_pipeline.takes("wrd")
+        @sb.utils.data_pipeline.provides("wrd", "tokens")
+        def text_pipeline(wrd):
+            yield wrd
+            yield torch.LongTensor(tokenizer.encode_as_ids(wrd))
+
+    else:
+        output_keys += ["tokens_bos", "tokens_eos"]
+
+        @sb.utils.data_pipeline.takes("wrd")
+        @sb.utils.data_pipeline.provides(
+            "wrd", "tokens", "tokens_bos", "tokens_eos"
+        )
+        def text_pipeline(wrd):
+            yield wrd
+            ids = tokenizer.encode_as_ids(wrd)
+            yield torch.LongTensor(ids)
+            yield torch.LongTensor([bos_index] + ids)
+            yield torch.LongTensor(ids + [eos_index])
+
+    sb.dataio.dataset.add_dynamic_item(datasets, audio_pipeline)
+    sb.dataio.dataset.add_dynamic_item(datasets, text_pipeline)
+    sb.dataio.dataset.set_output_keys(datasets, output_keys)
+    return train_data, valid_data, tests
+
+
+def make_loader_kwargs(hparams, train_data, valid_data):
+    """DataLoader options, with SpeechBrain's dynamic batching if enabled.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters (``train_dataloader_opts``,
+        ``valid_dataloader_opts``, ``dynamic_batching``, ``sorting`` and,
+        with dynamic batching, ``dynamic_batch_sampler_train``,
+        ``dynamic_batch_sampler_valid``, ``num_workers``).
+    train_data : DynamicItemDataset
+        The training set.
+    valid_data : DynamicItemDataset
+        The validation set.
+
+    Returns
+    -------
+    train_kwargs : dict
+    valid_kwargs : dict
+    """
+    train_kwargs = dict(hparams["train_dataloader_opts"])
+    valid_kwargs = dict(hparams["valid_dataloader_opts"])
+    if hparams["dynamic_batching"]:
+        from speechbrain.dataio.sampler import DynamicBatchSampler
+
+        train_sampler = DynamicBatchSampler(
+            train_data,
+            length_func=lambda x: x["duration"],
+            **hparams["dynamic_batch_sampler_train"],
+        )
+        valid_sampler = DynamicBatchSampler(
+            valid_data,
+            length_func=lambda x: x["duration"],
+            **hparams["dynamic_batch_sampler_valid"],
+        )
+        train_kwargs = {"batch_sampler": train_sampler,
+                        "num_workers": hparams["num_workers"]}
+        valid_kwargs = {"batch_sampler": valid_sampler,
+                        "num_workers": hparams["num_workers"]}
+    elif hparams["sorting"] != "random":
+        train_kwargs["shuffle"] = False
+    return train_kwargs, valid_kwargs
+
+
+def update_results(path, test_name, stats):
+    """Adds one test set's numbers to the run's ``results.json``.
+
+    Arguments
+    ---------
+    path : str
+        The JSON file (created if absent).
+    test_name : str
+        Key of the test set.
+    stats : dict
+        Its numbers (converted to float).
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.json")
+    >>> update_results(path, "test-clean", {"WER": 12.5})
+    >>> update_results(path, "cv-test", {"WER": 40})
+    >>> sorted(json.load(open(path)))
+    ['cv-test', 'test-clean']
+    """
+    results = {}
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    results[test_name] = {k: float(v) for k, v in stats.items()}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)

@@ -1,0 +1,64 @@
+"""Training helpers shared by the recipes' ``Brain`` classes.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import time
+
+from speechbrain.utils.logger import get_logger
+
+logger = get_logger(__name__)
+
+
+def stop_before_budget(epoch_counter, epoch, first_epoch, fit_start_time,
+                       budget_minutes):
+    """Ends training after ``epoch`` if the next epoch would end past the
+    time budget (the recipes' ``--max_train_minutes``).
+
+    The time of an epoch (validation included) is the mean over the epochs
+    of this run (a resumed run counts from where it resumed).
+
+    Arguments
+    ---------
+    epoch_counter : speechbrain.utils.epoch_loop.EpochCounter
+        The recipe's epoch counter; its ``limit`` is lowered to ``epoch``
+        to stop.
+    epoch : int
+        The epoch that just ended.
+    first_epoch : int
+        The first epoch of this run.
+    fit_start_time : float
+        ``time.time()`` when this run's training started.
+    budget_minutes : float or None
+        The budget; ``None``: no budget.
+
+    Returns
+    -------
+    bool
+        Whether training stops after ``epoch``.
+
+    Example
+    -------
+    >>> from speechbrain.utils.epoch_loop import EpochCounter
+    >>> counter = EpochCounter(limit=30)
+    >>> stop_before_budget(counter, 3, 1, time.time() - 9 * 60, 10.0)
+    True
+    >>> counter.limit
+    3
+    >>> stop_before_budget(EpochCounter(30), 3, 1, time.time(), None)
+    False
+    """
+    if budget_minutes is None:
+        return False
+    spent = (time.time() - fit_start_time) / 60
+    per_epoch = spent / max(1, epoch - first_epoch + 1)
+    if spent + per_epoch <= budget_minutes:
+        return False
+    logger.info(
+        f"max_train_minutes={budget_minutes}: {spent:.1f} min spent, "
+        f"stopping after epoch {epoch}."
+    )
+    epoch_counter.limit = epoch
+    return True

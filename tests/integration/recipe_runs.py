@@ -1,0 +1,39 @@
+"""Helpers of the recipe integration tests: run a recipe's train.py in a
+subprocess, read its training log."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RECIPES = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR"
+
+
+def run_recipe(recipe, hparams, corpora, output_folder, *args):
+    """Runs ``recipes/LibriSpeech/ASR/<recipe>/train.py`` with
+    ``hparams/<hparams>`` on ``corpora`` (from ``build_corpora``); returns
+    its combined output and fails the test when it fails."""
+    folder = RECIPES / recipe
+    cmd = [
+        sys.executable, str(folder / "train.py"),
+        str(folder / "hparams" / hparams),
+        f"--data_folder={corpora['librispeech']}",
+        f"--cv_data_folder={corpora['commonvoice']}",
+        f"--output_folder={output_folder}", "--device=cpu",
+        *args,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def train_losses(output_folder):
+    """Epoch -> train loss, from the recipe's train_log.txt."""
+    losses = {}
+    for line in (Path(output_folder) / "train_log.txt").read_text() \
+            .splitlines():
+        match = re.match(r"epoch: (\d+),.* train loss: ([\d.e+-]+)", line)
+        if match:
+            losses[int(match.group(1))] = float(match.group(2))
+    return losses

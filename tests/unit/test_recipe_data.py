@@ -1,0 +1,65 @@
+"""Tests of the recipes' shared data steps: datasets with and without the
+bos/eos targets of attention decoders."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from speechbrain_ee.dataio.recipe_data import dataio_prepare, named_test_csvs
+from speechbrain_ee.dataio.tokenizer import train_tokenizer
+
+SENTENCES = ["THE CAT SAT ON THE MAT", "A DOG RAN IN THE PARK",
+             "SHE SOLD SEA SHELLS", "WE WALKED ALONG THE RIVER"] * 3
+
+
+@pytest.fixture
+def hparams(tmp_path):
+    """CSVs of a few one-second utterances, and the keys dataio_prepare
+    reads."""
+    audio = np.zeros(16000, dtype="float32")
+    rows = []
+    for i, sentence in enumerate(SENTENCES):
+        path = tmp_path / f"u{i}.flac"
+        sf.write(path, audio, 16000)
+        rows.append(f"u{i},1.0,{path},1,{sentence}")
+    csv_path = tmp_path / "all.csv"
+    csv_path.write_text("ID,duration,wav,spk_id,wrd\n" + "\n".join(rows))
+    return {
+        "data_folder": str(tmp_path), "train_csv": str(csv_path),
+        "valid_csv": str(csv_path), "test_csvs": [str(csv_path)],
+        "cv_data_folder": None, "save_folder": str(tmp_path),
+        "sorting": "ascending", "avoid_if_longer_than": 20.0,
+        "sample_rate": 16000,
+    }
+
+
+def test_ctc_items_have_tokens_only(hparams):
+    tok = train_tokenizer(hparams["save_folder"], 25, hparams["train_csv"])
+    train, _, tests = dataio_prepare(hparams, tok)
+    item = train[0]
+    assert set(item) == {"id", "sig", "wrd", "tokens"}
+    assert list(tests) == ["all"]
+
+
+def test_attention_items_have_bos_and_eos_targets(hparams):
+    tok = train_tokenizer(hparams["save_folder"], 25, hparams["train_csv"],
+                          bos_id=1, eos_id=2)
+    train, valid, _ = dataio_prepare(hparams, tok, bos_index=1, eos_index=2)
+    item = valid[0]
+    tokens = item["tokens"].tolist()
+    assert tokens == tok.encode_as_ids(item["wrd"])
+    assert item["tokens_bos"].tolist() == [1] + tokens
+    assert item["tokens_eos"].tolist() == tokens + [2]
+    assert item["sig"].shape == (16000,)
+
+
+def test_bos_without_eos_is_refused(hparams):
+    with pytest.raises(ValueError, match="bos_index and eos_index"):
+        dataio_prepare(hparams, None, bos_index=1)
+
+
+def test_cv_test_set_is_named():
+    sets = named_test_csvs({"test_csvs": ["s/test-clean.csv"],
+                      "cv_data_folder": "cv", "cv_test_tsv": "test.tsv",
+                      "save_folder": "s"})
+    assert list(sets) == ["test-clean", "cv-test"]
