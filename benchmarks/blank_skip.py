@@ -4,7 +4,7 @@ skipping, over a sweep of thresholds, with and without spike extension.
 
 It loads the output folder of a CTC-recipe run with a blank-skip YAML
 (``hparams/*blankskip*.yaml``) the way ``speechbrain-ee exit-tradeoff``
-does (`speechbrain_ee.decoding.tradeoff.load_experiment`), and on each test
+does (`speechbrain_ee.inference.experiment.load_experiment`), and on each test
 set (the run's own: in-domain and ``cv-test``, or ``--test-csv``):
 
 * accuracy: every (threshold, spike width) setting decodes the whole set
@@ -41,13 +41,15 @@ import sys
 
 import torch
 
-from speechbrain_ee.dataio.recipe_data import named_test_csvs
-from speechbrain_ee.decoding.tradeoff import (
+from speechbrain_ee.decoding.tradeoff import word_errors
+from speechbrain_ee.inference.experiment import (
     csv_batches,
+    greedy_decoder,
     load_experiment,
-    word_errors,
+    test_sets,
 )
-from speechbrain_ee.lobes.blank_skip import measure_speed, speedups
+from speechbrain_ee.inference.timing import speedups
+from speechbrain_ee.lobes.blank_skip import measure_speed
 
 DEFAULT_THRESHOLDS = [1.0, 0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7,
                       0.6, 0.5]
@@ -313,11 +315,9 @@ def plot(results, path):
 
 def main(argv=None):
     """Runs the benchmark; returns the results by test set."""
-    import speechbrain as sb
-
     args = parse_args(argv)
     hparams, tokenizer = load_experiment(args.experiment, args.overrides,
-                                         args.device, model_key="blank_skip")
+                                         model_key="blank_skip")
     model = hparams["blank_skip"].to(args.device).eval()
     blank = hparams["blank_index"]
     widths = spike_widths(args.spike_widths, hparams.get("spike_width"))
@@ -327,16 +327,11 @@ def main(argv=None):
             raise ValueError(
                 f"--thresholds {threshold}: expected probabilities in [0, 1]."
             )
-    sets = dict(item.split("=", 1) for item in args.test_csv) or (
-        named_test_csvs(hparams))
+    sets = test_sets(hparams, args.test_csv)
     out = args.out or os.path.join(args.experiment, "blank_skip")
     os.makedirs(out, exist_ok=True)
 
-    def decode(log_probs, wav_lens):
-        seqs = sb.decoders.ctc_greedy_decode(log_probs, wav_lens.cpu(),
-                                             blank_id=blank)
-        return [tokenizer.decode_ids(s).split() for s in seqs]
-
+    decode = greedy_decoder(tokenizer, blank)
     results = {}
     for name, csv_path in sets.items():
         batches = list(csv_batches(csv_path, hparams, args.batch_size,

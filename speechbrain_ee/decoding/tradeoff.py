@@ -22,7 +22,6 @@ Authors
 import csv
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from typing import List
 
@@ -41,6 +40,13 @@ from speechbrain_ee.decoding.exit_strategies import (
     overthinking,
     simulate,
 )
+from speechbrain_ee.inference.experiment import (
+    csv_batches,
+    greedy_decoder,
+    load_experiment,
+    test_sets,
+)
+from speechbrain_ee.inference.timing import speedups, time_cases
 
 DEFAULT_GRID = os.path.join(os.path.dirname(__file__), "exit_sweep.yaml")
 
@@ -314,16 +320,6 @@ def best_settings(rows, full_wer, tolerance):
     return best
 
 
-def _timed(function, repeats):
-    """Best wall time of ``repeats`` calls (seconds)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 @torch.no_grad()
 def measure_speed(model, records, strategies, repeats=3):
     """Wall time of early-exit inference against the full model.
@@ -332,8 +328,8 @@ def measure_speed(model, records, strategies, repeats=3):
     (the layers after an utterance's exit are not computed); the full model
     runs every layer and the last head only (`forward_last`); the front
     end alone (`ASREncoder.start_state`) is timed too, so that the speed-up
-    of the encoder layers can be read apart from it. Measured side by side,
-    best of ``repeats``, after one warm-up pass.
+    of the encoder layers can be read apart from it. Measured side by side
+    by `speechbrain_ee.inference.timing.time_cases`.
 
     Arguments
     ---------
@@ -344,46 +340,35 @@ def measure_speed(model, records, strategies, repeats=3):
     strategies : dict
         Name -> strategy to time.
     repeats : int
-        Timed passes per case.
+        Timed rounds.
 
     Returns
     -------
     dict
         ``full``, ``front_end`` and each name: seconds for the test set.
     """
-    batches = [(b.feats, b.wav_lens) for b in records.batches]
-
-    def run(call):
-        return lambda: [call(f, w) for f, w in batches]
-
     cases = {
-        "full": run(model.forward_last),
-        "front_end": run(model.encoder.start_state),
+        "full": model.forward_last,
+        "front_end": model.encoder.start_state,
     }
     for name, strategy in strategies.items():
-        cases[name] = run(
-            lambda f, w, s=strategy: model.infer(f, w, s)
-        )
-    for call in cases.values():  # warm-up
-        call()
-    return {name: _timed(call, repeats) for name, call in cases.items()}
+        cases[name] = lambda f, w, s=strategy: model.infer(f, w, s)
+    inputs = [(b.feats, b.wav_lens) for b in records.batches]
+    device = next(model.parameters()).device
+    return time_cases(cases, inputs, repeats, device)
 
 
-def speedup_rows(best, times, num_layers):
+def speedup_rows(best, times):
     """Measured against expected speed-ups of the best settings."""
     rows = []
-    encoder_full = times["full"] - times["front_end"]
     for name, row in best.items():
-        seconds = times[name]
-        encoder = seconds - times["front_end"]
         rows.append({
             "strategy": name,
             "setting": row["setting"],
             "WER": row["WER"],
             "compute": row["compute"],
             "expected_speedup": 1.0 / row["compute"],
-            "speedup": times["full"] / seconds,
-            "encoder_speedup": encoder_full / max(encoder, 1e-9),
+            **speedups(times, name),
         })
     return rows
 
@@ -477,7 +462,7 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
             model, records,
             {name: row["_strategy"] for name, row in best.items()}, repeats,
         )
-        speed = speedup_rows(best, times, records.num_layers)
+        speed = speedup_rows(best, times)
     for row in speed:
         row["oracle_WER_at_same_compute"] = oracle_wer_at(
             oracle["curve"], row["compute"] * records.num_layers
@@ -560,108 +545,17 @@ def add_arguments(parser):
         "'{data_folder: /data/LibriSpeech}'")
 
 
-def load_experiment(folder, overrides="", device="cpu",
-                    model_key="early_exit"):
-    """Loads an early-exit (or other dynamic) experiment of the CTC recipe
-    for inference.
-
-    Arguments
-    ---------
-    folder : str
-        The run's output folder.
-    overrides : str
-        YAML overrides of its ``hyperparams.yaml``.
-    device : str
-        Where to run.
-    model_key : str
-        The YAML key of the model the run must have (``early_exit``;
-        ``blank_skip`` for `benchmarks/blank_skip.py`).
-
-    Returns
-    -------
-    hparams : dict
-    tokenizer : sentencepiece.SentencePieceProcessor
-    """
-    from speechbrain_ee.dataio.tokenizer import train_tokenizer
-
-    path = os.path.join(folder, "hyperparams.yaml")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"{path} not found: give the output folder of a training run "
-            "of recipes/LibriSpeech/ASR/CTC/train.py.")
-    with open(path, encoding="utf-8") as f:
-        hparams = load_hyperpyyaml(f, overrides)
-    if model_key not in hparams:
-        raise ValueError(
-            f"{path} has no `{model_key}` model: train with a YAML that "
-            f"defines it (hparams/*{model_key.replace('_', '*')}*.yaml).")
-    checkpointer = hparams["checkpointer"]
-    if checkpointer.find_checkpoint(min_key="WER") is None:
-        raise FileNotFoundError(
-            f"no checkpoint in {hparams['save_folder']}: train first.")
-    checkpointer.recover_if_possible(min_key="WER")
-    tokenizer = train_tokenizer(
-        save_folder=hparams["save_folder"],
-        vocab_size=hparams["output_neurons"],
-        train_csv=hparams["train_csv"],
-        model_type=hparams["token_type"],
-        character_coverage=hparams["character_coverage"],
-    )
-    return hparams, tokenizer
-
-
-def csv_batches(csv_path, hparams, batch_size, device):
-    """``(ids, feats, wav_lens, ref_words)`` batches of a test CSV."""
-    import speechbrain as sb
-
-    from speechbrain_ee.dataio.audio import load_audio
-
-    if not os.path.isfile(csv_path):
-        raise FileNotFoundError(f"test CSV {csv_path} not found.")
-    data = sb.dataio.dataset.DynamicItemDataset.from_csv(
-        csv_path=csv_path,
-        replacements={"data_root": hparams["data_folder"]},
-    ).filtered_sorted(sort_key="duration")
-
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        return load_audio(wav, hparams["sample_rate"])
-
-    data.add_dynamic_item(audio_pipeline)
-    data.set_output_keys(["id", "sig", "wrd"])
-    loader = sb.dataio.dataloader.make_dataloader(data, batch_size=batch_size)
-    normalize = hparams["normalize"].to(device).eval()
-    for batch in loader:
-        wavs, wav_lens = batch.sig
-        wavs, wav_lens = wavs.to(device), wav_lens.to(device)
-        with torch.no_grad():
-            feats = normalize(hparams["compute_features"](wavs), wav_lens)
-        yield batch.id, feats, wav_lens, [w.split() for w in batch.wrd]
-
-
 def run(args):
     """Runs the ``exit-tradeoff`` sub-command."""
-    import speechbrain as sb
-
-    from speechbrain_ee.dataio.recipe_data import named_test_csvs
-
-    hparams, tokenizer = load_experiment(args.experiment, args.overrides,
-                                         args.device)
+    hparams, tokenizer = load_experiment(args.experiment, args.overrides)
     model = hparams["early_exit"].to(args.device).eval()
     blank = hparams["blank_index"]
-    sets = dict(item.split("=", 1) for item in args.test_csv) or (
-        named_test_csvs(hparams))
+    sets = test_sets(hparams, args.test_csv)
     with open(args.grid, encoding="utf-8") as f:
         grid = load_hyperpyyaml(f)
     out = args.out or os.path.join(args.experiment, "tradeoff")
     os.makedirs(out, exist_ok=True)
-
-    def decode(log_probs, wav_lens):
-        seqs = sb.decoders.ctc_greedy_decode(log_probs, wav_lens.cpu(),
-                                             blank_id=blank)
-        return [tokenizer.decode_ids(s).split() for s in seqs]
-
+    decode = greedy_decoder(tokenizer, blank)
     results = {}
     for name, csv_path in sets.items():
         batches = list(csv_batches(csv_path, hparams, args.batch_size,

@@ -40,7 +40,6 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
-import time
 from dataclasses import dataclass
 from typing import List
 
@@ -48,7 +47,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechbrain_ee.lobes.layer_loop import run_layers
+from speechbrain_ee.inference.timing import time_cases
+from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
 from speechbrain_ee.nnet.ctc_head import CTCHead
 
 SKIPPED_OUTPUTS = ("intermediate", "blank")
@@ -271,12 +271,7 @@ class BlankSkipEncoder(nn.Module):
         skip_rule=None,
     ):
         super().__init__()
-        stack = encoder.encoder
-        if not hasattr(stack, "layers") or not hasattr(stack, "norm"):
-            raise TypeError(
-                f"{type(stack).__name__} has no `layers`/`norm`: blank skip "
-                "needs an encoder stack laid out as SpeechBrain's."
-            )
+        stack = layered_stack(encoder, "blank skip")
         num_layers = len(stack.layers)
         if not 1 <= skip_layer < num_layers:
             raise ValueError(
@@ -443,12 +438,6 @@ class BlankSkipEncoder(nn.Module):
         return self.final_log_probs(state.x)
 
 
-def _synchronize(device):
-    """Waits for the device's queued work (for timing)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 @torch.no_grad()
 def measure_speed(model, inputs, settings, repeats=3):
     """Wall time of blank-skip inference against the same model without
@@ -458,8 +447,8 @@ def measure_speed(model, inputs, settings, repeats=3):
     layer, the final head only), ``front_end`` (`ASREncoder.start_state`
     alone, so that the encoder layers' speed-up can be read apart from it)
     and each skip setting (`BlankSkipEncoder.forward`). One warm-up pass,
-    then ``repeats`` rounds that each time every case once, in turn (a
-    change of machine load hits all cases alike); the best round counts.
+    then ``repeats`` rounds that each time every case once, in turn
+    (`speechbrain_ee.inference.timing.time_cases`); the best round counts.
 
     Arguments
     ---------
@@ -492,7 +481,6 @@ def measure_speed(model, inputs, settings, repeats=3):
     >>> sorted(times)
     ['front_end', 'full', 't0.9']
     """
-    device = next(model.parameters()).device
     cases = {
         "full": model.forward_full,
         "front_end": model.encoder.start_state,
@@ -501,45 +489,5 @@ def measure_speed(model, inputs, settings, repeats=3):
         cases[name] = (
             lambda f, w, t=threshold, s=spike_width: model(f, w, t, s)
         )
-    best = {}
-    for round_ in range(max(1, repeats) + 1):
-        for name, call in cases.items():
-            _synchronize(device)
-            start = time.perf_counter()
-            for feats, wav_lens in inputs:
-                call(feats, wav_lens)
-            _synchronize(device)
-            seconds = time.perf_counter() - start
-            if round_ > 0:  # round 0 is the warm-up
-                best[name] = min(seconds, best.get(name, float("inf")))
-    return best
-
-
-def speedups(times, name):
-    """Speed-ups of case ``name`` of `measure_speed` over ``full``.
-
-    Arguments
-    ---------
-    times : dict
-        From `measure_speed`.
-    name : str
-        A skip setting's name.
-
-    Returns
-    -------
-    dict
-        ``speedup`` (whole model: front end, layers and heads) and
-        ``encoder_speedup`` (without the front end: the encoder layers and
-        heads).
-
-    Example
-    -------
-    >>> speedups({"full": 10.0, "front_end": 2.0, "skip": 8.0}, "skip")
-    {'speedup': 1.25, 'encoder_speedup': 1.3333333333333333}
-    """
-    front_end = times["front_end"]
-    return {
-        "speedup": times["full"] / max(times[name], 1e-9),
-        "encoder_speedup": (times["full"] - front_end)
-        / max(times[name] - front_end, 1e-9),
-    }
+    return time_cases(cases, inputs, repeats,
+                      next(model.parameters()).device)

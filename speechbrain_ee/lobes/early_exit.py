@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from speechbrain_ee.decoding.exit_strategies import CONTINUE
-from speechbrain_ee.lobes.layer_loop import run_layers
+from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
 
 LOSS_SCHEMES = ("sum", "mean", "depth", "final_weighted")
 
@@ -153,12 +153,7 @@ class EarlyExitEncoder(nn.Module):
         adapter=None,
     ):
         super().__init__()
-        stack = encoder.encoder
-        if not hasattr(stack, "layers") or not hasattr(stack, "norm"):
-            raise TypeError(
-                f"{type(stack).__name__} has no `layers`/`norm`: early exits "
-                "need an encoder stack laid out as SpeechBrain's."
-            )
+        stack = layered_stack(encoder, "early exits")
         num_layers = len(stack.layers)
         exit_layers = list(exit_layers or range(1, num_layers + 1))
         if exit_layers != sorted(set(exit_layers)) or not (

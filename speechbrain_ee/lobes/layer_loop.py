@@ -255,6 +255,31 @@ def _center_pos_embs(pos_embs, length):
     return pos_embs[:, center - length + 1 : center + length]
 
 
+def layered_stack(encoder, purpose):
+    """The encoder stack of an `ASREncoder`, checked to have the layout the
+    layer loop needs (``layers`` and ``norm``, as SpeechBrain's encoders).
+
+    Arguments
+    ---------
+    encoder : speechbrain_ee.lobes.asr_encoder.ASREncoder
+        Front end and stack.
+    purpose : str
+        What needs the layout, for the error message (e.g. "early exits").
+
+    Returns
+    -------
+    torch.nn.Module
+        ``encoder.encoder``.
+    """
+    stack = encoder.encoder
+    if not hasattr(stack, "layers") or not hasattr(stack, "norm"):
+        raise TypeError(
+            f"{type(stack).__name__} has no `layers`/`norm`: the encoder "
+            f"stack for {purpose} must be laid out as SpeechBrain's."
+        )
+    return stack
+
+
 def run_layers(layers, state, start, stop):
     """Runs ``layers[start:stop]`` on a state.
 

@@ -191,6 +191,17 @@ def test_rejects_bad_exit_layers():
         early_exit(summary_mixing_asr(), exit_layers=[2, 5])
 
 
+def test_rejects_a_stack_without_layers():
+    class Opaque(torch.nn.Module):
+        def forward(self, x, **kwargs):
+            return x
+
+    asr = ASREncoder(Opaque(), input_size=FEATS, d_model=D,
+                     positional_encoding="none")
+    with pytest.raises(TypeError, match="Opaque has no `layers`/`norm`"):
+        early_exit(asr)
+
+
 def test_exit_loss_weights():
     assert exit_loss_weights("sum", [1, 2]) == [1.0, 1.0]
     assert exit_loss_weights("mean", [1, 2]) == [0.5, 0.5]

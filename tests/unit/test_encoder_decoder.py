@@ -148,16 +148,22 @@ def test_decode_without_lengths_attends_everywhere():
     assert pred.shape == (2, 1, D)
 
 
+@pytest.mark.parametrize("ctc", ["full", "partial"])
 @pytest.mark.parametrize("make", [summary_mixing_model, conformer_model])
-def test_beam_searcher_with_ctc_scorer_runs(make):
-    """SpeechBrain's joint CTC/attention beam search drives the model."""
+def test_beam_searcher_with_ctc_scorer_runs(make, ctc):
+    """SpeechBrain's joint CTC/attention beam search drives the model, with
+    CTC prefix scores on the whole vocabulary or on the attention's best
+    tokens (the recipe's choice)."""
     model = make().eval()
     seq_lin = Linear(input_size=D, n_neurons=VOCAB)
     ctc_lin = Linear(input_size=D, n_neurons=VOCAB)
-    scorer = ScorerBuilder(
-        full_scorers=[CTCScorer(ctc_fc=ctc_lin, blank_index=BLANK,
-                                eos_index=EOS)],
-        weights={"ctc": 0.4})
+    ctc_scorer = CTCScorer(ctc_fc=ctc_lin, blank_index=BLANK, eos_index=EOS)
+    if ctc == "full":
+        scorer = ScorerBuilder(full_scorers=[ctc_scorer],
+                               weights={"ctc": 0.4})
+    else:
+        scorer = ScorerBuilder(partial_scorers=[ctc_scorer],
+                               scorer_beam_scale=1.5, weights={"ctc": 0.4})
     searcher = S2STransformerBeamSearcher(
         modules=[model, seq_lin, ctc_lin], bos_index=BOS, eos_index=EOS,
         min_decode_ratio=0.0, max_decode_ratio=1.0, beam_size=3,

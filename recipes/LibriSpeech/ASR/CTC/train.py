@@ -47,11 +47,9 @@ from speechbrain_ee.decoding.exit_strategies import (
     simulate,
 )
 from speechbrain_ee.decoding.tradeoff import frame_lengths, word_errors
-from speechbrain_ee.lobes.blank_skip import (
-    BlankSkipOutput,
-    measure_speed,
-    speedups,
-)
+from speechbrain_ee.inference.experiment import greedy_decoder
+from speechbrain_ee.inference.timing import speedups
+from speechbrain_ee.lobes.blank_skip import BlankSkipOutput, measure_speed
 from speechbrain_ee.lobes.early_exit import exit_loss_weights
 from speechbrain_ee.training import stop_before_budget
 
@@ -151,7 +149,7 @@ class ASR(sb.Brain):
             return loss
         p_ctc = exits[-1]
         target_words = [wrd.split(" ") for wrd in batch.wrd]
-        exit_words = [self._greedy_words(p, wav_lens) for p in exits]
+        exit_words = [self.greedy_words(p, wav_lens) for p in exits]
         words = exit_words[-1]
         self.wer_metric.append(ids, words, target_words)
         self.cer_metric.append(ids, words, target_words)
@@ -167,13 +165,6 @@ class ASR(sb.Brain):
                 self._score_exit_strategy(exits, wav_lens, exit_words,
                                           target_words)
         return loss
-
-    def _greedy_words(self, p_ctc, wav_lens):
-        """Greedy CTC decoding to word lists."""
-        greedy = sb.decoders.ctc_greedy_decode(
-            p_ctc, wav_lens, blank_id=self.hparams.blank_index
-        )
-        return [self.tokenizer.decode_ids(seq).split() for seq in greedy]
 
     def _blank_skip_loss(self, out):
         """``kd_weight`` x the distillation term; counts skipped frames."""
@@ -397,6 +388,7 @@ def main(argv):
         checkpointer=hparams["checkpointer"],
     )
     asr_brain.tokenizer = tokenizer
+    asr_brain.greedy_words = greedy_decoder(tokenizer, hparams["blank_index"])
     vocab_list = [
         tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size())
     ]

@@ -1,0 +1,175 @@
+"""A trained run of the CTC recipe, loaded for analysis and inference.
+
+The analysis tools of the dynamic encoders (``speechbrain-ee
+exit-tradeoff``, ``benchmarks/blank_skip.py``) start from a run's output
+folder: its ``hyperparams.yaml`` (with the run's overrides), its best
+checkpoint and its tokenizer, then feed test CSVs through the run's own
+features and normalisation.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import os
+
+import torch
+from hyperpyyaml import load_hyperpyyaml
+
+
+def load_experiment(folder, overrides="", model_key="early_exit"):
+    """Loads a run of ``recipes/LibriSpeech/ASR/CTC/train.py``.
+
+    Arguments
+    ---------
+    folder : str
+        The run's output folder.
+    overrides : str
+        YAML overrides of its ``hyperparams.yaml`` (e.g. another
+        ``data_folder``).
+    model_key : str
+        The YAML key of the model the run must have (``early_exit``,
+        ``blank_skip``).
+
+    Returns
+    -------
+    hparams : dict
+        With the best checkpoint (lowest dev WER) loaded into its modules.
+    tokenizer : sentencepiece.SentencePieceProcessor
+    """
+    from speechbrain_ee.dataio.tokenizer import train_tokenizer
+
+    path = os.path.join(folder, "hyperparams.yaml")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: give the output folder of a training run "
+            "of recipes/LibriSpeech/ASR/CTC/train.py.")
+    with open(path, encoding="utf-8") as f:
+        hparams = load_hyperpyyaml(f, overrides)
+    if model_key not in hparams:
+        raise ValueError(
+            f"{path} has no `{model_key}` model: train with a YAML that "
+            f"defines it (hparams/*{model_key.replace('_', '*')}*.yaml).")
+    checkpointer = hparams["checkpointer"]
+    if checkpointer.find_checkpoint(min_key="WER") is None:
+        raise FileNotFoundError(
+            f"no checkpoint in {hparams['save_folder']}: train first.")
+    checkpointer.recover_if_possible(min_key="WER")
+    tokenizer = train_tokenizer(
+        save_folder=hparams["save_folder"],
+        vocab_size=hparams["output_neurons"],
+        train_csv=hparams["train_csv"],
+        model_type=hparams["token_type"],
+        character_coverage=hparams["character_coverage"],
+    )
+    return hparams, tokenizer
+
+
+def test_sets(hparams, named_csvs=()):
+    """The test CSVs to analyse, by name.
+
+    Arguments
+    ---------
+    hparams : dict
+        The run's hyperparameters.
+    named_csvs : list of str
+        ``NAME=PATH`` items (a command line's); empty: the run's own test
+        sets (in-domain and Common Voice).
+
+    Returns
+    -------
+    dict
+        Name -> CSV path.
+
+    Example
+    -------
+    >>> test_sets({}, ["mine=/data/mine.csv"])
+    {'mine': '/data/mine.csv'}
+    """
+    from speechbrain_ee.dataio.recipe_data import named_test_csvs
+
+    if not named_csvs:
+        return named_test_csvs(hparams)
+    sets = {}
+    for item in named_csvs:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(
+                f"test CSV {item!r}: expected NAME=PATH, e.g. "
+                "test-other=results/run/save/test-other.csv.")
+        sets[name] = path
+    return sets
+
+
+def csv_batches(csv_path, hparams, batch_size, device):
+    """Normalised features of a test CSV, batch by batch.
+
+    Arguments
+    ---------
+    csv_path : str
+        A CSV with ``ID, duration, wav, wrd`` (``$data_root`` in ``wav`` is
+        the run's ``data_folder``).
+    hparams : dict
+        The run's hyperparameters (features, normalisation, sample rate).
+    batch_size : int
+        Utterances per batch (sorted by duration).
+    device : str
+        Where the features go.
+
+    Yields
+    ------
+    tuple
+        ``(ids, feats, wav_lens, reference word lists)``.
+    """
+    import speechbrain as sb
+
+    from speechbrain_ee.dataio.audio import load_audio
+
+    if not os.path.isfile(csv_path):
+        raise FileNotFoundError(f"test CSV {csv_path} not found.")
+    data = sb.dataio.dataset.DynamicItemDataset.from_csv(
+        csv_path=csv_path,
+        replacements={"data_root": hparams["data_folder"]},
+    ).filtered_sorted(sort_key="duration")
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(wav):
+        return load_audio(wav, hparams["sample_rate"])
+
+    data.add_dynamic_item(audio_pipeline)
+    data.set_output_keys(["id", "sig", "wrd"])
+    loader = sb.dataio.dataloader.make_dataloader(data, batch_size=batch_size)
+    normalize = hparams["normalize"].to(device).eval()
+    for batch in loader:
+        wavs, wav_lens = batch.sig
+        wavs, wav_lens = wavs.to(device), wav_lens.to(device)
+        with torch.no_grad():
+            feats = normalize(hparams["compute_features"](wavs), wav_lens)
+        yield batch.id, feats, wav_lens, [w.split() for w in batch.wrd]
+
+
+def greedy_decoder(tokenizer, blank_index=0):
+    """``decode(log_probs, wav_lens) -> word lists``: greedy CTC decoding
+    and detokenisation, as the recipe scores its dev set.
+
+    Arguments
+    ---------
+    tokenizer : sentencepiece.SentencePieceProcessor
+        Turns token ids into text.
+    blank_index : int
+        The CTC blank.
+
+    Returns
+    -------
+    callable
+    """
+    import speechbrain as sb
+
+    def decode(log_probs, wav_lens):
+        seqs = sb.decoders.ctc_greedy_decode(
+            log_probs, wav_lens.to(log_probs.device), blank_id=blank_index
+        )
+        return [tokenizer.decode_ids(s).split() for s in seqs]
+
+    return decode
