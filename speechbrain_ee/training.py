@@ -7,6 +7,7 @@ Authors
 
 import time
 
+import speechbrain as sb
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -62,3 +63,36 @@ def stop_before_budget(epoch_counter, epoch, first_epoch, fit_start_time,
     )
     epoch_counter.limit = epoch
     return True
+
+
+class BudgetedBrain(sb.Brain):
+    """What the recipes' ``Brain`` classes share: the Noam schedule stepped
+    after each optimiser step and the ``max_train_minutes`` budget.
+
+    The YAML provides ``noam_annealing``, ``epoch_counter`` and
+    ``max_train_minutes``; a subclass calls `stop_if_over_budget` at the end
+    of each validation.
+    """
+
+    def on_fit_start(self):
+        """Records when training started (for ``max_train_minutes``)."""
+        super().on_fit_start()
+        self.fit_start_time = time.time()
+
+    def fit(self, epoch_counter, *args, **kwargs):
+        """Remembers the first epoch of this run (resume-aware)."""
+        self.first_epoch = epoch_counter.current + 1
+        return super().fit(epoch_counter, *args, **kwargs)
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Steps the Noam schedule after each optimiser step."""
+        if should_step:
+            self.hparams.noam_annealing(self.optimizer)
+
+    def stop_if_over_budget(self, epoch):
+        """Ends training after ``epoch`` if the next epoch would end past
+        ``max_train_minutes`` (see `stop_before_budget`)."""
+        return stop_before_budget(
+            self.hparams.epoch_counter, epoch, self.first_epoch,
+            self.fit_start_time, self.hparams.max_train_minutes,
+        )

@@ -51,12 +51,12 @@ from speechbrain_ee.inference.experiment import greedy_decoder
 from speechbrain_ee.inference.timing import speedups
 from speechbrain_ee.lobes.blank_skip import BlankSkipOutput, measure_speed
 from speechbrain_ee.lobes.early_exit import exit_loss_weights
-from speechbrain_ee.training import stop_before_budget
+from speechbrain_ee.training import BudgetedBrain
 
 logger = get_logger(__name__)
 
 
-class ASR(sb.Brain):
+class ASR(BudgetedBrain):
     """CTC training and scoring of the YAML's model.
 
     Either a plain encoder (``encoder`` + ``ctc_lin``) or an early-exit
@@ -190,11 +190,6 @@ class ASR(sb.Brain):
                 (int(chosen[n]), self.exit_layers[int(stopped[n])])
             )
 
-    def on_fit_start(self):
-        """Records when training started (for ``max_train_minutes``)."""
-        super().on_fit_start()
-        self.fit_start_time = time.time()
-
     def on_stage_start(self, stage, epoch=None):
         """Resets the metrics and times the stage."""
         self.stage_start_time = time.time()
@@ -257,10 +252,7 @@ class ASR(sb.Brain):
             min_keys=["WER"],
             num_to_keep=1,
         )
-        stop_before_budget(
-            self.hparams.epoch_counter, epoch, self.first_epoch,
-            self.fit_start_time, self.hparams.max_train_minutes,
-        )
+        self.stop_if_over_budget(epoch)
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -329,16 +321,6 @@ class ASR(sb.Brain):
             "overthinking_share": thinking["share"],
             "overthinking_WER_gain": 100.0 * thinking["errors_saved"] / words,
         }
-
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps the Noam schedule after each optimiser step."""
-        if should_step:
-            self.hparams.noam_annealing(self.optimizer)
-
-    def fit(self, epoch_counter, *args, **kwargs):
-        """Remembers the first epoch of this run (resume-aware)."""
-        self.first_epoch = epoch_counter.current + 1
-        return super().fit(epoch_counter, *args, **kwargs)
 
     def score(self, name, dataset, loader_kwargs):
         """Evaluates the best checkpoint on one test set.

@@ -49,12 +49,12 @@ from speechbrain_ee.dataio.recipe_data import (
     update_results,
 )
 from speechbrain_ee.dataio.tokenizer import train_tokenizer
-from speechbrain_ee.training import stop_before_budget
+from speechbrain_ee.training import BudgetedBrain
 
 logger = get_logger(__name__)
 
 
-class ASR(sb.Brain):
+class ASR(BudgetedBrain):
     """Joint CTC+attention training and scoring of the YAML's
     ``encoder_decoder``, ``ctc_lin`` and ``seq_lin``."""
 
@@ -136,11 +136,6 @@ class ASR(sb.Brain):
                 self.ctc_cer_metric.append(ids, ctc_words, target_words)
         return loss
 
-    def on_fit_start(self):
-        """Records when training started (for ``max_train_minutes``)."""
-        super().on_fit_start()
-        self.fit_start_time = time.time()
-
     def on_stage_start(self, stage, epoch=None):
         """Resets the metrics and times the stage."""
         self.stage_start_time = time.time()
@@ -184,10 +179,7 @@ class ASR(sb.Brain):
             max_keys=["ACC"],
             num_to_keep=self.hparams.avg_checkpoints,
         )
-        stop_before_budget(
-            self.hparams.epoch_counter, epoch, self.first_epoch,
-            self.fit_start_time, self.hparams.max_train_minutes,
-        )
+        self.stop_if_over_budget(epoch)
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -230,16 +222,6 @@ class ASR(sb.Brain):
             )
             self.hparams.model.load_state_dict(averaged, strict=True)
         self.hparams.model.eval()
-
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps the Noam schedule after each optimiser step."""
-        if should_step:
-            self.hparams.noam_annealing(self.optimizer)
-
-    def fit(self, epoch_counter, *args, **kwargs):
-        """Remembers the first epoch of this run (resume-aware)."""
-        self.first_epoch = epoch_counter.current + 1
-        return super().fit(epoch_counter, *args, **kwargs)
 
     def score(self, name, dataset, loader_kwargs):
         """Evaluates the averaged best checkpoints on one test set.
