@@ -34,6 +34,8 @@ setup(
         "numpy",
         "tqdm",
         "matplotlib",
+        # `speechbrain-ee push` (SpeechBrain itself already needs it).
+        "huggingface_hub",
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout"],

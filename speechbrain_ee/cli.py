@@ -27,6 +27,20 @@ COMMANDS = {
         "sweep the exit strategies of a trained early-exit model: WER "
         "against compute, the oracle bound, measured speed-ups",
     ),
+    "export": (
+        "speechbrain_ee.inference.export",
+        "export a trained CTC-recipe run as a SpeechBrain pretrained model "
+        "(hyperparams.yaml, checkpoints, tokenizer, model card, example)",
+    ),
+    "transcribe": (
+        "speechbrain_ee.inference.transcribe",
+        "transcribe audio files with an exported model (folder or hub id)",
+    ),
+    "push": (
+        "speechbrain_ee.inference.hub",
+        "upload an exported model to the Hugging Face hub (--dry-run lists "
+        "the files)",
+    ),
 }
 
 

@@ -167,4 +167,6 @@ def run(args):
     print(format_results(results, timings))
     print(f"[demo] details: {args.output_folder}/train_log.txt, "
           f"{args.output_folder}/wer_*.txt")
+    print(f"[demo] export it as a pretrained model: speechbrain-ee export "
+          f"{args.output_folder} exported/demo")
     return 0

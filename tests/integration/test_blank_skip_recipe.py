@@ -12,17 +12,8 @@ import sys
 
 import pytest
 
-from .recipe_runs import REPO_ROOT, run_recipe
+from .recipe_runs import REPO_ROOT, TINY_BLANK_SKIP, run_recipe
 
-TINY_BLANK_SKIP = [
-    "--d_model=48", "--num_encoder_layers=3", "--skip_layer=2",
-    "--d_ffn=96", "--nhead=4", "--output_neurons=40", "--lr_adam=0.002",
-    "--warmup_steps=10", "--max_batch_length_train=30", "--test_beam_size=4",
-    # Skip from the 8th step (epoch 2) at a threshold the barely trained
-    # intermediate head passes on some frames.
-    "--skip_warmup_steps=7", "--skip_threshold=0.4",
-    "--speed_repeats=1", "--speed_test_batches=2",
-]
 HPARAMS = "conformer_blankskip_ctc.yaml"
 BENCHMARK = REPO_ROOT / "benchmarks" / "blank_skip.py"
 
@@ -41,12 +32,9 @@ def epoch_stats(output_folder):
 
 
 @pytest.fixture(scope="module")
-def trained_run(tiny_corpora, tmp_path_factory):
-    """Three epochs of the Conformer blank-skip recipe."""
-    out = tmp_path_factory.mktemp("blank_skip") / "run"
-    run_recipe("CTC", HPARAMS, tiny_corpora, out, "--number_of_epochs=3",
-               *TINY_BLANK_SKIP)
-    return out
+def trained_run(blank_skip_run):
+    """Three epochs of the Conformer blank-skip recipe (conftest.py)."""
+    return blank_skip_run
 
 
 def test_blank_skip_recipe_trains_scores_and_resumes(trained_run,

@@ -22,3 +22,13 @@ def test_demo_builds_trains_and_scores(tmp_path):
     assert results["test-clean"]["beam_WER"] < 75
     assert results["test-clean"]["beam_CER"] < 40
     assert results["cv-test"]["beam_CER"] < 95
+    # The demo's model exports, loads back and transcribes from the command
+    # line.
+    from speechbrain_ee.cli import main
+
+    export = tmp_path / "exported"
+    assert main(["export", str(out), str(export)]) == 0
+    assert f"{results['test-clean']['WER']:.2f}" in (
+        export / "README.md").read_text()
+    assert main(["transcribe", str(export / "example.flac"), "--model",
+                 str(export)]) == 0

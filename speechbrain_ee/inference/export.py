@@ -1,0 +1,606 @@
+"""``speechbrain-ee export``: a trained run as a SpeechBrain pretrained model.
+
+A run of ``recipes/LibriSpeech/ASR/CTC/train.py`` (plain, early-exit or
+blank-skip YAML) becomes a folder in SpeechBrain's hub format:
+
+- ``hyperparams.yaml``: the model part of the run's own hyperparameters
+  (features, normalisation, encoder, heads, exit strategy or skip
+  threshold), then the inference part: ``tokenizer``,
+  ``decoding_function``, ``modules`` and a ``pretrainer`` that loads
+- ``model.ckpt``, ``normalizer.ckpt``, ``tokenizer.ckpt``: the best
+  checkpoint (lowest dev WER) and the SentencePiece model, nothing else;
+- ``README.md``: a model card (architecture, data, the run's WERs, exit
+  defaults, usage, licence);
+- an example audio file (the first test utterance, or ``--example``);
+- ``export.json``: what was exported from where (``speechbrain-ee push``
+  uploads exactly the files it lists).
+
+The folder loads with
+``EfficientEncoderASR.from_hparams(source=<folder>, savedir=...)``; the
+export checks that by transcribing the example before it finishes.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+MANIFEST = "export.json"
+CHECKPOINT_FILES = {"model": "model.ckpt", "normalizer": "normalizer.ckpt"}
+TOKENIZER_FILE = "tokenizer.ckpt"
+INFERENCE_KEYS = ("sample_rate", "blank_index", "output_neurons",
+                  "compute_features", "normalize", "model")
+KIND_KEYS = {  # model kind -> top-level keys of the run's YAML it needs
+    "early_exit": ("early_exit", "exit_layers", "exit_strategy"),
+    "blank_skip": ("blank_skip", "skip_layer", "skip_threshold",
+                   "spike_width"),
+    "ctc": ("encoder", "ctc_lin", "log_softmax"),
+}
+LICENSE = "apache-2.0"
+
+
+@dataclass
+class RunInfo:
+    """A training run, read for export."""
+
+    folder: Path
+    hparams: dict
+    """The run's ``hyperparams.yaml``, as a round-trip YAML tree (tags and
+    anchors kept, nothing instantiated)."""
+    kind: str
+    checkpoint: Path
+    tokenizer: Path
+    results: dict
+
+
+def read_run(folder):
+    """Reads what the export needs from a run's output folder.
+
+    Arguments
+    ---------
+    folder : str or Path
+        Output folder of ``recipes/LibriSpeech/ASR/CTC/train.py``.
+
+    Returns
+    -------
+    RunInfo
+    """
+    from ruamel.yaml import YAML
+
+    folder = Path(folder)
+    path = folder / "hyperparams.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: give the output folder of a training run of "
+            "recipes/LibriSpeech/ASR/CTC/train.py.")
+    hparams = YAML().load(path.read_text(encoding="utf-8"))
+    kind = model_kind(hparams, path)
+    save = folder / "save"
+    checkpoint = best_checkpoint(save)
+    tokenizer = save / f"{hparams['output_neurons']}_{hparams['token_type']}.model"
+    if not tokenizer.is_file():
+        raise FileNotFoundError(
+            f"{tokenizer} not found: the run's SentencePiece model is "
+            "missing; rerun the recipe to train it.")
+    results_path = folder / "results.json"
+    results = {}
+    if results_path.is_file():
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+    return RunInfo(folder, hparams, kind, checkpoint, tokenizer, results)
+
+
+def model_kind(hparams, path="hyperparams.yaml"):
+    """``early_exit``, ``blank_skip`` or ``ctc``, from the run's YAML keys.
+
+    Example
+    -------
+    >>> model_kind(dict.fromkeys(
+    ...     ["early_exit", "exit_layers", "exit_strategy", "encoder"]))
+    'early_exit'
+    >>> model_kind({"encoder": 1, "ctc_lin": 2, "log_softmax": 3})
+    'ctc'
+    """
+    if "encoder_decoder" in hparams:
+        raise ValueError(
+            f"{path}: a joint CTC+attention run; export supports the runs "
+            "of recipes/LibriSpeech/ASR/CTC/train.py.")
+    for kind, keys in KIND_KEYS.items():
+        if keys[0] in hparams:
+            missing = [k for k in keys if k not in hparams]
+            if missing:
+                raise ValueError(f"{path}: {kind} model without {missing}.")
+            return kind
+    raise ValueError(
+        f"{path}: no early_exit, blank_skip or encoder+ctc_lin model: not a "
+        "run of recipes/LibriSpeech/ASR/CTC/train.py.")
+
+
+def best_checkpoint(save_folder):
+    """The checkpoint with the lowest dev WER (the recipe's choice for
+    testing), checked to hold the model and normaliser."""
+    from speechbrain.utils.checkpoints import Checkpointer
+
+    save_folder = Path(save_folder)
+    if not save_folder.is_dir():
+        raise FileNotFoundError(
+            f"{save_folder} not found: the run has no checkpoints; train it "
+            "first.")
+    ckpt = Checkpointer(str(save_folder)).find_checkpoint(min_key="WER")
+    if ckpt is None:
+        raise FileNotFoundError(
+            f"no checkpoint with a dev WER in {save_folder}: train the run "
+            "to the end of an epoch first.")
+    for name in CHECKPOINT_FILES.values():
+        if not (ckpt.path / name).is_file():
+            raise FileNotFoundError(f"{ckpt.path / name} is missing.")
+    return ckpt.path
+
+
+def _reachable(node, seen):
+    """Records the ids of every container under ``node``."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, dict):
+        for value in node.values():
+            _reachable(value, seen)
+    elif isinstance(node, list):
+        for value in node:
+            _reachable(value, seen)
+
+
+def _strip_comments(node, seen=None):
+    """Drops the run's comments (they would land in odd places)."""
+    seen = set() if seen is None else seen
+    if id(node) in seen or not isinstance(node, (dict, list)):
+        return
+    seen.add(id(node))
+    if hasattr(node, "ca"):
+        node.ca.items.clear()
+        node.ca.comment = None
+        node.ca.end = []
+    for value in node.values() if isinstance(node, dict) else node:
+        _strip_comments(value, seen)
+
+
+def model_yaml(hparams, kind):
+    """The model part of the run's YAML: the keys inference needs and every
+    top-level key their values share nodes with (the run's ``CNN``,
+    ``encoder`` ...), in the run's order, without comments.
+
+    Arguments
+    ---------
+    hparams : ruamel.yaml.comments.CommentedMap
+        The run's ``hyperparams.yaml``, loaded round-trip.
+    kind : str
+        See `model_kind`.
+
+    Returns
+    -------
+    str
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    roots = [k for k in INFERENCE_KEYS + KIND_KEYS[kind] if k in hparams]
+    seen = set()
+    for key in roots:
+        _reachable(hparams[key], seen)
+    kept = CommentedMap()
+    for key, value in hparams.items():
+        if key in roots or (isinstance(value, (dict, list))
+                            and id(value) in seen):
+            kept[key] = value
+    _strip_comments(kept)
+    buf = io.StringIO()
+    YAML().dump(kept, buf)
+    lines = []
+    for line in buf.getvalue().splitlines():
+        if lines and line[:1].isalpha() and lines[-1][:1] in (" ", "-"):
+            lines.append("")  # a blank line after each block
+        lines.append(line.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def inference_yaml(hparams, kind):
+    """The exported ``hyperparams.yaml``.
+
+    Arguments
+    ---------
+    hparams : ruamel.yaml.comments.CommentedMap
+        The run's ``hyperparams.yaml``, loaded round-trip.
+    kind : str
+        See `model_kind`.
+
+    Returns
+    -------
+    str
+    """
+    model_key = KIND_KEYS[kind][0]
+    modules = ["    encoder: !ref <{}>".format(model_key),
+               "    normalize: !ref <normalize>"]
+    if kind == "ctc":
+        modules.append("    ctc_lin: !ref <ctc_lin>")
+    return "\n".join([
+        "# ############################################################",
+        "# Inference hyperparameters of a speechbrain-ee model",
+        "# (speechbrain_ee.inference.EfficientEncoderASR), exported by",
+        "# `speechbrain-ee export` from a run of",
+        "# recipes/LibriSpeech/ASR/CTC/train.py.",
+        "# ############################################################",
+        "",
+        "# The model, as the run defined it.",
+        model_yaml(hparams, kind),
+        "# Inference.",
+        f"model_kind: {kind}",
+        "tokenizer: !new:sentencepiece.SentencePieceProcessor",
+        "",
+        "# Greedy CTC decoding, as the recipe scores dev; a",
+        "# speechbrain.decoders.CTCBeamSearcher (with !name:) works too.",
+        "decoding_function: !name:speechbrain.decoders.ctc_greedy_decode",
+        "    blank_id: !ref <blank_index>",
+        "",
+        "modules:",
+        *modules,
+        "",
+        "pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer",
+        "    loadables:",
+        "        model: !ref <model>",
+        "        normalizer: !ref <normalize>",
+        "        tokenizer: !ref <tokenizer>",
+        "",
+    ])
+
+
+def wer_table(results):
+    """Markdown rows of the run's test WERs (``results.json``).
+
+    Example
+    -------
+    >>> print(wer_table({"test-clean": {"WER": 10.0, "CER": 5.0,
+    ...                                 "beam_WER": 9.5}}))
+    | test-clean | 10.00 | 5.00 | 9.50 |
+    """
+    rows = []
+    for name, stats in results.items():
+        cells = [f"{stats[k]:.2f}" if k in stats else "-"
+                 for k in ("WER", "CER", "beam_WER")]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def dynamic_table(results, kind):
+    """Markdown table of the early-exit or blank-skip statistics of the
+    run's test sets (empty for a plain model).
+
+    Example
+    -------
+    >>> print(dynamic_table({"t": {"WER_L1": 50.0, "WER_L2": 40.0,
+    ...     "strategy_WER": 41.0, "strategy_avg_layers": 1.5}}, "early_exit"))
+    | test set | WER_L1 | WER_L2 | strategy_WER | strategy_avg_layers |
+    |---|---|---|---|---|
+    | t | 50.00 | 40.00 | 41.00 | 1.50 |
+    """
+    if kind == "ctc" or not results:
+        return ""
+    wanted = ("strategy_WER", "strategy_avg_layers", "oracle_WER") \
+        if kind == "early_exit" else (
+            "skipped_share", "speedup", "encoder_speedup")
+    first = next(iter(results.values()))
+    keys = sorted((k for k in first if k.startswith("WER_L")),
+                  key=lambda k: int(k[5:]))
+    keys += [k for k in wanted if k in first]
+    rows = [f"| test set | {' | '.join(keys)} |",
+            "|" + "---|" * (len(keys) + 1)]
+    for name, stats in results.items():
+        cells = [f"{stats[k]:.2f}" if k in stats else "-" for k in keys]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _describe(hparams, kind):
+    """Architecture lines of the model card."""
+    encoder = hparams["early_exit"]["encoder"] if kind == "early_exit" else (
+        hparams["blank_skip"]["encoder"] if kind == "blank_skip"
+        else hparams["encoder"])
+    stack = encoder["encoder"]
+    lines = [
+        f"- Encoder: `{stack.tag.value.split(':', 1)[-1]}`, "
+        f"{stack.get('num_layers')} layers, d_model {stack.get('d_model')}, "
+        f"token mixing `{stack.get('attention_type', 'n/a')}`.",
+        f"- Tokens: SentencePiece {hparams['token_type']}, "
+        f"{hparams['output_neurons']} (CTC blank = id "
+        f"{hparams['blank_index']}).",
+    ]
+    if kind == "early_exit":
+        strategy = hparams["exit_strategy"]
+        args = ", ".join(f"{k}={v}" for k, v in strategy.items())
+        lines.append(
+            f"- Early exits after layers {list(hparams['exit_layers'])}; "
+            f"default strategy `{strategy.tag.value.rsplit('.', 1)[-1]}` "
+            f"({args}).")
+    if kind == "blank_skip":
+        lines.append(
+            f"- Blank skip: intermediate CTC head after layer "
+            f"{hparams['skip_layer']}; frames with p(blank) > "
+            f"{hparams['skip_threshold']} skip the last layers (spike width "
+            f"{hparams['spike_width']}).")
+    return lines
+
+
+def _training_hours(run):
+    """Hours of training audio, from the run's train CSV (None if absent)."""
+    path = run.folder / "save" / "train.csv"
+    if not path.is_file():
+        return None
+    with open(path, newline="", encoding="utf-8") as f:
+        return sum(float(row["duration"]) for row in csv.DictReader(f)) / 3600
+
+
+def model_card(run, name, example, parameters):
+    """The exported ``README.md``.
+
+    Arguments
+    ---------
+    run : RunInfo
+        The run.
+    name : str
+        The model's name (the target folder's).
+    example : str or None
+        The example audio's file name.
+    parameters : int
+        Parameter count.
+
+    Returns
+    -------
+    str
+    """
+    hours = _training_hours(run)
+    data = f"`{run.hparams['data_folder']}`"
+    if hours is not None:
+        data += f", {hours:.2f} h of training audio"
+    strategy_args = ""
+    if run.kind == "early_exit":
+        strategy_args = ', exit_strategy="confidence", threshold=0.9'
+    example_file = example or "my_audio.flac"
+    return "\n".join([
+        "---",
+        "language: en",
+        f"license: {LICENSE}",
+        "library_name: speechbrain",
+        "tags: [automatic-speech-recognition, CTC, speechbrain, "
+        "speechbrain-ee]",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        f"A CTC speech recogniser trained with speechbrain-ee "
+        f"(`{run.kind}` model), exported from `{run.folder}`.",
+        "",
+        "## Architecture",
+        "",
+        *_describe(run.hparams, run.kind),
+        f"- Parameters: {parameters / 1e6:.2f} M.",
+        "",
+        "## Training data",
+        "",
+        f"{data} (LibriSpeech layout).",
+        "",
+        "## Results",
+        "",
+        "WER and CER in % on the run's test sets (greedy; beam: the recipe's "
+        "CTC beam search).",
+        "",
+        "| test set | WER | CER | beam WER |",
+        "|---|---|---|---|",
+        wer_table(run.results) or "| (the run has no results.json) | | | |",
+        "",
+        *([f"Per exit (`WER_L<k>`: greedy WER of the exit after layer k) "
+           "and the dynamic model's statistics:", "",
+           dynamic_table(run.results, run.kind), ""]
+          if dynamic_table(run.results, run.kind) else []),
+        "## Usage",
+        "",
+        "```python",
+        "from speechbrain_ee.inference import EfficientEncoderASR",
+        "",
+        f'asr = EfficientEncoderASR.from_hparams(source="{name}", '
+        f'savedir="pretrained_models/{name}")',
+        f'result = asr.transcribe_file("{example_file}"{strategy_args})',
+        "print(result.text, result.exit_layer)",
+        "```",
+        "",
+        "From the command line:",
+        "",
+        "```bash",
+        f"speechbrain-ee transcribe {example_file} --model {name}",
+        "```",
+        "",
+        "## Licence",
+        "",
+        f"The model is released under {LICENSE.capitalize()}. Its training "
+        "data carries its own licence.",
+        "",
+    ])
+
+
+def _first_test_audio(run):
+    """The first utterance of the run's first test CSV, if it exists."""
+    data_root = str(run.hparams.get("data_folder", ""))
+    for csv_path in sorted((run.folder / "save").glob("test*.csv")):
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                wav = row["wav"].replace("$data_root", data_root)
+                return Path(wav) if Path(wav).is_file() else None
+    return None
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_target(target, overwrite):
+    """Refuses a non-empty target unless ``overwrite``."""
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a folder.")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise FileExistsError(
+            f"{target} is not empty: choose another folder, or pass "
+            "--overwrite to replace it.")
+
+
+def export_run(run_folder, target, overwrite=False, example=None,
+               check=True):
+    """Exports a run; see the module's docstring.
+
+    Arguments
+    ---------
+    run_folder : str or Path
+        The run's output folder.
+    target : str or Path
+        The folder to create; refused when not empty unless ``overwrite``.
+    overwrite : bool
+        Replace a non-empty target (only once the new export is complete).
+    example : str or Path, optional
+        The example audio file; default: the run's first test utterance.
+    check : bool
+        Load the export and transcribe the example before finishing.
+
+    Returns
+    -------
+    dict
+        The manifest (also written to ``export.json``).
+    """
+    target = Path(target)
+    check_target(target, overwrite)
+    run = read_run(run_folder)
+    if example is not None and not Path(example).is_file():
+        raise FileNotFoundError(f"example audio {example} not found.")
+    example = Path(example) if example else _first_test_audio(run)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.",
+                                    dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would stay on the export
+    try:
+        manifest = _write_export(run, staging, target.name, example)
+        if check:
+            _check_export(staging, manifest)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return manifest
+
+
+def _write_export(run, folder, name, example):
+    """Writes every exported file into ``folder``; returns the manifest."""
+    for key, file_name in CHECKPOINT_FILES.items():
+        shutil.copyfile(run.checkpoint / file_name, folder / file_name)
+    shutil.copyfile(run.tokenizer, folder / TOKENIZER_FILE)
+    (folder / "hyperparams.yaml").write_text(
+        inference_yaml(run.hparams, run.kind), encoding="utf-8")
+    example_name = None
+    if example is not None:
+        example_name = "example" + "".join(example.suffixes[-1:])
+        shutil.copyfile(example, folder / example_name)
+    state = torch.load(folder / "model.ckpt", map_location="cpu")
+    parameters = sum(t.numel() for t in state.values())
+    (folder / "README.md").write_text(
+        model_card(run, name, example_name, parameters), encoding="utf-8")
+    files = sorted(p.name for p in folder.iterdir())
+    manifest = {
+        "format": "speechbrain-ee export 1",
+        "model_kind": run.kind,
+        "source_run": str(run.folder.resolve()),
+        "checkpoint": run.checkpoint.name,
+        "example": example_name,
+        "parameters": parameters,
+        "results": run.results,
+        "files": {f: _sha256(folder / f) for f in files} | {MANIFEST: None},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2),
+                                   encoding="utf-8")
+    return manifest
+
+
+def _check_export(folder, manifest):
+    """Loads the export as a user would and transcribes the example."""
+    from speechbrain_ee.inference.asr import EfficientEncoderASR
+
+    with tempfile.TemporaryDirectory() as savedir:
+        asr = EfficientEncoderASR.from_hparams(
+            source=str(folder.resolve()), savedir=savedir)
+        if manifest["example"]:
+            asr.transcribe_file(folder / manifest["example"])
+
+
+def read_manifest(folder):
+    """The manifest of an export; a clear error for other folders.
+
+    Arguments
+    ---------
+    folder : str or Path
+        An exported folder.
+
+    Returns
+    -------
+    dict
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder.")
+    if not path.is_file():
+        raise ValueError(
+            f"{folder} is not an export of speechbrain-ee (no {MANIFEST}): "
+            "create one with `speechbrain-ee export RUN TARGET`.")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    missing = [f for f in manifest["files"] if not (folder / f).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder}: exported files missing: {missing}; export again.")
+    return manifest
+
+
+def add_arguments(parser):
+    """The ``export`` sub-command's arguments."""
+    parser.add_argument("run", help="output folder of a CTC-recipe run "
+                        "(holds hyperparams.yaml and save/)")
+    parser.add_argument("target", help="the folder to create")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a non-empty target (after the new "
+                        "export is complete)")
+    parser.add_argument("--example", default=None,
+                        help="example audio file to ship (default: the "
+                        "run's first test utterance)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip loading the export back")
+
+
+def run(args):
+    """Runs the ``export`` sub-command."""
+    manifest = export_run(args.run, args.target, overwrite=args.overwrite,
+                          example=args.example, check=not args.no_check)
+    print(f"Exported {manifest['model_kind']} model "
+          f"({manifest['parameters'] / 1e6:.2f} M parameters) to "
+          f"{args.target}:")
+    for name in manifest["files"]:
+        print(f"  {name}")

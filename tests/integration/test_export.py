@@ -1,0 +1,202 @@
+"""Integration: trained runs of the CTC recipe (plain, early-exit,
+blank-skip) are exported, loaded back with ``from_hparams`` and give the
+recipe's own log-probabilities and transcripts; the model card holds the
+run's WERs; the command line transcribes files and folders, past bad
+files; an export never replaces a folder unasked."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from speechbrain_ee.cli import main
+from speechbrain_ee.dataio.audio import load_audio
+from speechbrain_ee.inference.experiment import greedy_decoder, load_experiment
+from speechbrain_ee.inference.export import export_run
+from speechbrain_ee.inference.transcribe import load_model
+
+from .recipe_runs import run_recipe
+
+TINY = [
+    "--d_model=48", "--d_ffn=96", "--nhead=4", "--output_neurons=40",
+    "--lr_adam=0.002", "--warmup_steps=10", "--max_batch_length_train=30",
+    "--test_beam_size=4",
+]
+RUNS = {  # kind -> (YAML, extra arguments, model key, epochs)
+    "ctc": ("conformer_ctc.yaml", ["--num_encoder_layers=2"], "encoder"),
+    "early_exit": ("conformer_early_exit_ctc.yaml",
+                   ["--num_encoder_layers=3", "--exit_layers=[1,2,3]"],
+                   "early_exit"),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_corpora, tmp_path_factory, blank_skip_run):
+    """Kind -> trained run folder (two epochs each; blank skip: conftest)."""
+    folders = {"blank_skip": blank_skip_run}
+    for kind, (hparams, extra, _) in RUNS.items():
+        out = tmp_path_factory.mktemp(kind) / "run"
+        run_recipe("CTC", hparams, tiny_corpora, out, "--number_of_epochs=2",
+                   *TINY, *extra)
+        folders[kind] = out
+    return folders
+
+
+@pytest.fixture(scope="module")
+def exports(runs, tmp_path_factory):
+    """Kind -> exported folder."""
+    root = tmp_path_factory.mktemp("exports")
+    return {kind: export_run(run, root / kind) and root / kind
+            for kind, run in runs.items()}
+
+
+def test_audio(run, count=3):
+    """The first test utterances of a run, as a padded batch."""
+    csv_path = run / "save" / "test-clean.csv"
+    hparams_text = (run / "hyperparams.yaml").read_text()
+    data_root = re.search(r"^data_folder: (.*)$", hparams_text, re.M)[1]
+    wavs = []
+    for line in csv_path.read_text().splitlines()[1:count + 1]:
+        wavs.append(load_audio(line.split(",")[2].replace(
+            "$data_root", data_root.strip())))
+    lengths = torch.tensor([len(w) for w in wavs], dtype=torch.float)
+    batch = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)
+    return batch, lengths / lengths.max()
+
+
+test_audio.__test__ = False  # a helper, not a test
+
+
+def recipe_log_probs(run, kind, wavs, wav_lens):
+    """The recipe's model on a batch (greedy texts and log-probs)."""
+    key = {"ctc": "encoder", "early_exit": "early_exit",
+           "blank_skip": "blank_skip"}[kind]
+    hparams, tokenizer = load_experiment(str(run), model_key=key)
+    with torch.no_grad():
+        feats = hparams["compute_features"](wavs)
+        feats = hparams["normalize"].eval()(feats, wav_lens)
+        model = hparams[key].eval()
+        if kind == "early_exit":
+            log_probs = model.infer(feats, wav_lens,
+                                    hparams["exit_strategy"]).log_probs
+        elif kind == "blank_skip":
+            log_probs = model(feats, wav_lens,
+                              threshold=hparams["skip_threshold"],
+                              spike_width=hparams["spike_width"]
+                              ).log_probs[-1]
+        else:
+            log_probs = hparams["log_softmax"](
+                hparams["ctc_lin"].eval()(model(feats, wav_lens)))
+    words = greedy_decoder(tokenizer)(log_probs, wav_lens)
+    return log_probs, [" ".join(w) for w in words]
+
+
+@pytest.mark.parametrize("kind", ["ctc", "early_exit", "blank_skip"])
+def test_export_round_trip_matches_the_recipe(runs, exports, kind, tmp_path):
+    wavs, wav_lens = test_audio(runs[kind])
+    expected, texts = recipe_log_probs(runs[kind], kind, wavs, wav_lens)
+    asr = load_model(str(exports[kind]), savedir=str(tmp_path / "s"))
+    with torch.no_grad():
+        got = asr.encode_batch(wavs, wav_lens).log_probs
+    assert torch.allclose(got, expected, atol=1e-5)
+    results = asr.transcribe_batch(wavs, wav_lens)
+    assert [r.text for r in results] == texts
+    assert all(r.num_layers == asr.num_layers for r in results)
+
+
+def test_model_card_and_manifest(runs, exports):
+    for kind, folder in exports.items():
+        card = (folder / "README.md").read_text()
+        results = json.loads((runs[kind] / "results.json").read_text())
+        for stats in results.values():
+            assert f"{stats['WER']:.2f}" in card
+        assert "from_hparams" in card
+        manifest = json.loads((folder / "export.json").read_text())
+        assert sorted(manifest["files"]) == sorted(
+            p.name for p in folder.iterdir())
+        assert manifest["model_kind"] == kind
+        assert "checkpointer" not in (folder / "hyperparams.yaml").read_text()
+
+
+def test_early_exit_strategy_and_layer_in_result(exports, tmp_path):
+    asr = load_model(str(exports["early_exit"]), savedir=str(tmp_path))
+    example = exports["early_exit"] / "example.flac"
+    first = asr.transcribe_file(example, exit_strategy="fixed", threshold=1)
+    assert first.exit_layer == 1 and first.num_layers == 3
+    last = asr.transcribe_file(example, exit_strategy="fixed", threshold=3)
+    assert last.exit_layer == 3 and last.real_time_factor > 0
+    assert 1 <= asr.transcribe_file(
+        example, exit_strategy="confidence", threshold=0.5).exit_layer <= 3
+    with pytest.raises(ValueError, match="exits after layers"):
+        asr.transcribe_file(example, exit_strategy="fixed", threshold=7)
+
+
+def test_export_refuses_a_non_empty_target(runs, tmp_path, capsys):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep")
+    assert main(["export", str(runs["ctc"]), str(target)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (target / "mine.txt").read_text() == "keep"
+    # A failing export leaves the target as it was, even with --overwrite.
+    assert main(["export", str(runs["ctc"]), str(target), "--overwrite",
+                 "--example", str(tmp_path / "missing.wav")]) == 2
+    assert (target / "mine.txt").read_text() == "keep"
+    assert main(["export", str(runs["ctc"]), str(target), "--overwrite",
+                 "--no-check"]) == 0
+    assert not (target / "mine.txt").exists()
+    assert (target / "model.ckpt").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no leftovers
+
+
+def test_command_line_transcribes_past_bad_files(exports, tmp_path, capsys):
+    model = exports["blank_skip"]
+    example = model / "example.flac"
+    data, rate = sf.read(example, dtype="float32")
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    sf.write(folder / "a_good.flac", data, rate)
+    sf.write(folder / "b_stereo.wav", np.stack([data, data], 1), rate)
+    sf.write(folder / "c_8k.wav", data[::2], rate // 2)
+    sf.write(folder / "d_short.wav", data[:800], rate)
+    (folder / "e_empty.wav").write_bytes(b"")
+
+    assert main(["transcribe", str(example), "--model", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{example}\t") and "layer 3/3" in out
+
+    status = main(["transcribe", str(folder), "--model", str(model),
+                   "--format", "json"])
+    assert status == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [line["file"].rsplit("/", 1)[1] for line in lines] == [
+        "a_good.flac", "b_stereo.wav", "c_8k.wav"]
+    assert lines[0]["text"] == lines[1]["text"]  # stereo: the same, mixed
+    assert "2 of 5 files failed" in captured.err
+    assert "d_short.wav: 50 ms" in captured.err
+    assert "e_empty.wav: the file is empty" in captured.err
+    assert "resampled from 8000 Hz" in captured.err
+
+    assert main(["transcribe", str(folder / "e_empty.wav"), "--model",
+                 str(model)]) == 2
+    assert "e_empty.wav" in capsys.readouterr().err
+
+
+def test_command_line_on_real_recordings(exports, shared_dir, tmp_path,
+                                         capsys):
+    """Real LibriSpeech FLAC and Common Voice MP3 clips (../shared), a list
+    file of them: every one is transcribed."""
+    real = shared_dir / "data" / "real"
+    clips = sorted(real.rglob("*.flac"))[:2] + sorted(real.rglob("*.mp3"))[:2]
+    listing = tmp_path / "clips.lst"
+    listing.write_text("\n".join(str(c) for c in clips) + "\n")
+    status = main(["transcribe", str(listing), "--model",
+                   str(exports["early_exit"]), "--format", "json"])
+    assert status == 0, capsys.readouterr().err
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(c) for c in clips]
+    assert all(line["seconds"] > 0.1 for line in lines)

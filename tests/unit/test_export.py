@@ -1,0 +1,121 @@
+"""Tests of the export's pieces that need no trained run: the model part of
+a run's YAML, the kind detection, the model card tables, the target and
+manifest checks."""
+
+import json
+
+import pytest
+from hyperpyyaml import load_hyperpyyaml
+from ruamel.yaml import YAML
+
+from speechbrain_ee.inference.export import (
+    check_target,
+    inference_yaml,
+    model_kind,
+    model_yaml,
+    read_manifest,
+    wer_table,
+)
+
+RUN_YAML = """\
+seed: 1234
+output_folder: results/x
+sample_rate: 16000
+blank_index: 0
+output_neurons: 12
+token_type: unigram
+d_model: 8
+compute_features: !new:speechbrain.lobes.features.Fbank
+  n_mels: 20
+normalize: !new:speechbrain.processing.features.InputNormalization
+  norm_type: global
+hidden: &id001 [16]  # a comment the export drops
+encoder: &id002 !new:torch.nn.Linear
+  in_features: 20
+  out_features: 8
+ctc_lin: &id003 !new:torch.nn.Linear
+  in_features: 8
+  out_features: 12
+log_softmax: !new:speechbrain.nnet.activations.Softmax
+  apply_log: true
+unused_block: !new:torch.nn.Linear
+  in_features: 3
+  out_features: *id001
+model: !new:torch.nn.ModuleList
+- [*id002, *id003]
+train_logger: !new:speechbrain.utils.train_logger.FileTrainLogger
+  save_file: results/x/train_log.txt
+"""
+
+
+def load_rt(text):
+    return YAML().load(text)
+
+
+def test_model_yaml_keeps_what_inference_needs_only():
+    text = model_yaml(load_rt(RUN_YAML), "ctc")
+    for key in ("sample_rate:", "compute_features:", "normalize:",
+                "encoder:", "ctc_lin:", "log_softmax:", "model:"):
+        assert key in text
+    for key in ("seed:", "output_folder:", "train_logger:", "unused_block:",
+                "hidden:", "comment"):
+        assert key not in text, key
+
+
+def test_model_yaml_keeps_keys_shared_through_anchors():
+    run = RUN_YAML.replace("  out_features: 8\nctc_lin",
+                           "  out_features: 8\n  bias: *id001\nctc_lin")
+    text = model_yaml(load_rt(run), "ctc")
+    assert "hidden: &id001 [16]" in text
+
+
+def test_inference_yaml_loads_with_shared_modules(tmp_path):
+    text = inference_yaml(load_rt(RUN_YAML), "ctc")
+    hparams = load_hyperpyyaml(text)
+    assert hparams["model_kind"] == "ctc"
+    assert hparams["modules"]["encoder"] is hparams["encoder"]
+    assert hparams["model"][0] is hparams["encoder"]
+    loadables = hparams["pretrainer"].loadables
+    assert set(loadables) == {"model", "normalizer", "tokenizer"}
+    assert loadables["model"] is hparams["model"]
+
+
+def test_model_kind_names_the_file():
+    keys = dict.fromkeys(["blank_skip", "skip_layer", "skip_threshold",
+                          "spike_width", "encoder"], 1)
+    assert model_kind(keys, "x.yaml") == "blank_skip"
+    with pytest.raises(ValueError, match="x.yaml.*joint"):
+        model_kind({"encoder_decoder": 1, "encoder": 1}, "x.yaml")
+    with pytest.raises(ValueError, match="x.yaml.*no early_exit"):
+        model_kind({"something": 1}, "x.yaml")
+    with pytest.raises(ValueError, match="without"):
+        model_kind({"blank_skip": 1}, "x.yaml")
+
+
+def test_wer_table_rows():
+    rows = wer_table({"a": {"WER": 12.345, "CER": 1.0}}).splitlines()
+    assert rows == ["| a | 12.35 | 1.00 | - |"]
+
+
+def test_target_must_be_empty_unless_overwrite(tmp_path):
+    check_target(tmp_path / "new", overwrite=False)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        check_target(tmp_path / "full", overwrite=False)
+    check_target(tmp_path / "full", overwrite=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="not a folder"):
+        check_target(tmp_path / "file", overwrite=True)
+
+
+def test_read_manifest_errors(tmp_path):
+    with pytest.raises(ValueError, match="not an export"):
+        read_manifest(tmp_path)
+    (tmp_path / "export.json").write_text(json.dumps(
+        {"files": {"model.ckpt": "x", "export.json": None}}))
+    with pytest.raises(FileNotFoundError, match="model.ckpt"):
+        read_manifest(tmp_path)
+    (tmp_path / "model.ckpt").write_text("x")
+    assert set(read_manifest(tmp_path)["files"]) == {"model.ckpt",
+                                                     "export.json"}
