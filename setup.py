@@ -36,6 +36,10 @@ setup(
         "matplotlib",
         # `speechbrain-ee push` (SpeechBrain itself already needs it).
         "huggingface_hub",
+        # SSL distillation: HuBERT/wav2vec2 teachers and students share
+        # transformers' HuBERT modules (a real checkpoint loads into the same
+        # code as the built-in teacher); 5.x for its masking utilities.
+        "transformers>=5.0,<6",
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout"],

@@ -1,0 +1,253 @@
+"""The HuBERT architecture that teachers and students share.
+
+Teachers and students are `transformers` HuBERT (or wav2vec2) models: a
+real checkpoint (``facebook/hubert-base-ls960`` or a local folder) loads
+into the same code as the small teacher the project pretrains itself.
+This module runs their parts explicitly, layer by layer, so that every
+hidden state is at hand and front ends can be swapped:
+
+- `hubert_config` / `build_hubert`: a model from YAML-friendly arguments;
+- `waveform_features`: waveform CNN and projection, with the frame mask;
+- `encoder_hidden_states`: the positional convolution and the Transformer
+  layers, returning ``[input of layer 1, output of layer 1, ...]`` as
+  ``transformers`` does with ``output_hidden_states=True``;
+- `CodewordHead`: HuBERT's pretraining head (projection, cosine with the
+  codeword embeddings, temperature).
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def hubert_config(**kwargs):
+    """A ``transformers.HubertConfig``; ``conv_dim`` (one int) sets every
+    CNN layer's width.
+
+    Arguments
+    ---------
+    **kwargs
+        ``HubertConfig`` arguments (``hidden_size``,
+        ``num_hidden_layers``, ``num_attention_heads``,
+        ``intermediate_size``, ``conv_dim`` ...).
+
+    Returns
+    -------
+    transformers.HubertConfig
+
+    Example
+    -------
+    >>> cfg = hubert_config(hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64,
+    ...                     conv_dim=16)
+    >>> cfg.conv_dim
+    [16, 16, 16, 16, 16, 16, 16]
+    """
+    from transformers import HubertConfig
+
+    if isinstance(kwargs.get("conv_dim"), int):
+        kwargs["conv_dim"] = [kwargs["conv_dim"]] * 7
+    return HubertConfig(**kwargs)
+
+
+def build_hubert(config=None, **kwargs):
+    """A randomly initialised ``transformers.HubertModel``.
+
+    Arguments
+    ---------
+    config : transformers.HubertConfig, optional
+        The configuration; default: ``hubert_config(**kwargs)``.
+    **kwargs
+        See `hubert_config`.
+
+    Returns
+    -------
+    transformers.HubertModel
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=2,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, num_conv_pos_embeddings=8,
+    ...                      num_conv_pos_embedding_groups=4)
+    >>> len(model.encoder.layers)
+    2
+    """
+    from transformers import HubertModel
+
+    return HubertModel(config if config is not None else hubert_config(
+        **kwargs))
+
+
+def lengths_to_mask(lengths, max_len):
+    """``[batch, max_len]`` True on the first ``lengths[i]`` frames.
+
+    Example
+    -------
+    >>> lengths_to_mask(torch.tensor([1, 3]), 3).int().tolist()
+    [[1, 0, 0], [1, 1, 1]]
+    """
+    positions = torch.arange(max_len, device=lengths.device)
+    return positions.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def relative_frame_mask(wav_lens, num_frames):
+    """Frame mask from SpeechBrain's relative lengths.
+
+    Example
+    -------
+    >>> relative_frame_mask(torch.tensor([1.0, 0.5]), 4).int().tolist()
+    [[1, 1, 1, 1], [1, 1, 0, 0]]
+    """
+    lengths = torch.round(wav_lens * num_frames).long().clamp(1, num_frames)
+    return lengths_to_mask(lengths, num_frames)
+
+
+def waveform_features(model, wavs, wav_lens):
+    """The waveform CNN and the feature projection of a HuBERT/wav2vec2
+    model.
+
+    Arguments
+    ---------
+    model : transformers.HubertModel or transformers.Wav2Vec2Model
+        The model.
+    wavs : torch.Tensor
+        ``[batch, samples]``.
+    wav_lens : torch.Tensor
+        Relative lengths.
+
+    Returns
+    -------
+    features : torch.Tensor
+        ``[batch, frames, hidden]``, zero on padded frames.
+    frame_mask : torch.Tensor
+        ``[batch, frames]`` True on real frames.
+    """
+    extracted = model.feature_extractor(wavs).transpose(1, 2)
+    samples = torch.round(wav_lens * wavs.shape[1]).long()
+    frames = model._get_feat_extract_output_lengths(samples).long()
+    frame_mask = lengths_to_mask(frames.clamp(1, extracted.shape[1]),
+                                 extracted.shape[1])
+    features = model.feature_projection(extracted)
+    if isinstance(features, tuple):  # wav2vec2 also returns the normed input
+        features = features[0]
+    return features, frame_mask
+
+
+def encoder_hidden_states(encoder, features, frame_mask, stop=None):
+    """Runs a HuBERT/wav2vec2 Transformer encoder layer by layer.
+
+    Arguments
+    ---------
+    encoder : transformers HubertEncoder (or StableLayerNorm variant)
+        ``model.encoder``.
+    features : torch.Tensor
+        ``[batch, frames, hidden]``, the front end's output.
+    frame_mask : torch.Tensor
+        ``[batch, frames]`` True on real frames.
+    stop : int, optional
+        Run only the first ``stop`` layers.
+
+    Returns
+    -------
+    list of torch.Tensor
+        ``[input of layer 1, output of layer 1, ..., output of the last]``;
+        the last one layer-normed for pre-LN (stable layer norm) models, as
+        ``transformers`` returns them.
+    """
+    from transformers.masking_utils import create_bidirectional_mask
+
+    x = features.masked_fill(~frame_mask.unsqueeze(-1), 0.0)
+    mask = create_bidirectional_mask(
+        config=encoder.config, inputs_embeds=x,
+        attention_mask=frame_mask.long())
+    x = x + encoder.pos_conv_embed(x)
+    pre_ln = encoder.config.do_stable_layer_norm
+    if not pre_ln:
+        x = encoder.layer_norm(x)
+    x = encoder.dropout(x)
+    states = [x]
+    layers = encoder.layers if stop is None else encoder.layers[:stop]
+    for layer in layers:
+        x = layer(x, attention_mask=mask)
+        x = x[0] if isinstance(x, tuple) else x
+        states.append(x)
+    if pre_ln and len(layers) == len(encoder.layers):
+        states[-1] = encoder.layer_norm(states[-1])
+    return states
+
+
+class CodewordHead(nn.Module):
+    """HuBERT's pretraining head: per frame, logits over the codewords,
+    ``cos(final_proj(h), E) / logit_temperature``.
+
+    Arguments
+    ---------
+    input_size : int
+        Width of the hidden state it reads (the last layer's).
+    proj_size : int
+        Width of the projection and the codeword embeddings (256 in
+        HuBERT).
+    num_codewords : int
+        K (HuBERT Base: 504, 500 k-means units and 4 specials).
+    logit_temperature : float
+        The cosine's divisor (0.1 in HuBERT).
+
+    Example
+    -------
+    >>> head = CodewordHead(32, 16, 10)
+    >>> head(torch.randn(2, 5, 32)).shape
+    torch.Size([2, 5, 10])
+    """
+
+    def __init__(self, input_size, proj_size, num_codewords,
+                 logit_temperature=0.1):
+        super().__init__()
+        self.final_proj = nn.Linear(input_size, proj_size)
+        self.label_embeddings = nn.Parameter(
+            torch.randn(num_codewords, proj_size) / proj_size ** 0.5)
+        self.logit_temperature = logit_temperature
+
+    @property
+    def num_codewords(self):
+        """K."""
+        return self.label_embeddings.shape[0]
+
+    def forward(self, hidden):
+        """``[batch, time, input_size]`` -> ``[batch, time, K]`` logits."""
+        proj = F.normalize(self.final_proj(hidden), dim=-1)
+        codewords = F.normalize(self.label_embeddings, dim=-1)
+        return proj @ codewords.t() / self.logit_temperature
+
+
+class _ScaleGrad(torch.autograd.Function):
+    """Identity forward; gradient times ``scale`` backward."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.scale, None
+
+
+def scale_grad(x, scale):
+    """Identity whose gradient is multiplied by ``scale`` (DistilHuBERT
+    trains its CNN with 0.1).
+
+    Example
+    -------
+    >>> x = torch.ones(2, requires_grad=True)
+    >>> scale_grad(x, 0.5).sum().backward()
+    >>> x.grad.tolist()
+    [0.5, 0.5]
+    """
+    if scale == 1.0 or not x.requires_grad:
+        return x
+    return _ScaleGrad.apply(x, scale)
