@@ -5,6 +5,7 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import os
 import time
 
 import speechbrain as sb
@@ -96,3 +97,52 @@ class BudgetedBrain(sb.Brain):
             self.hparams.epoch_counter, epoch, self.first_epoch,
             self.fit_start_time, self.hparams.max_train_minutes,
         )
+
+
+def load_pretrained(pretrainer):
+    """Loads a YAML's ``pretrainer`` (SpeechBrain's ``Pretrainer``) before
+    training: e.g. a distilled student before its CTC fine-tuning. A local
+    file that is missing is named (instead of being looked up on the hub).
+
+    Arguments
+    ---------
+    pretrainer : speechbrain.utils.parameter_transfer.Pretrainer
+        With ``paths`` to local files or hub sources.
+    """
+    from speechbrain.utils.distributed import run_on_main
+
+    for name, path in pretrainer.paths.items():
+        path = str(path)
+        local = os.path.isabs(path) or path.startswith(".") or \
+            os.path.exists(os.path.dirname(path) or ".")
+        if local and not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"pretrained `{name}`: {path} not found; run the recipe that "
+                "writes it first (e.g. recipes/LibriSpeech/distill/train.py "
+                "for a distilled student).")
+    run_on_main(pretrainer.collect_files)
+    pretrainer.load_collected()
+
+
+def strict_transfer(obj, path):
+    """A Pretrainer hook that loads a module's parameters strictly: a
+    checkpoint of another architecture is an error naming the keys, not a
+    warning over a half-random model.
+
+    Arguments
+    ---------
+    obj : torch.nn.Module
+        The module to load.
+    path : str
+        Its saved ``state_dict``.
+    """
+    import torch
+
+    state = torch.load(path, map_location="cpu")
+    try:
+        obj.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"{path} does not fit {type(obj).__name__}: the YAML's sizes must "
+            f"be those the checkpoint was trained with. {err}") from err
+

@@ -119,8 +119,9 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
         The recipe's hyperparameters (``data_folder``, ``train_csv``,
         ``valid_csv``, ``test_csvs``, ``sorting``, ``avoid_if_longer_than``,
         ``sample_rate`` and those of `named_test_csvs`).
-    tokenizer : sentencepiece.SentencePieceProcessor
-        Encodes the transcripts.
+    tokenizer : sentencepiece.SentencePieceProcessor or None
+        Encodes the transcripts; ``None``: audio only (``id``, ``sig``),
+        for self-supervised training and distillation.
     bos_index : int, optional
         Beginning-of-sentence token; with ``eos_index``, adds
         ``tokens_bos`` and ``tokens_eos``.
@@ -174,6 +175,11 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
     def audio_pipeline(wav):
         return load_audio(wav, hparams["sample_rate"])
 
+    sb.dataio.dataset.add_dynamic_item(datasets, audio_pipeline)
+    if tokenizer is None:
+        sb.dataio.dataset.set_output_keys(datasets, ["id", "sig"])
+        return train_data, valid_data, tests
+
     output_keys = ["id", "sig", "wrd", "tokens"]
     if bos_index is None:
 
@@ -197,7 +203,6 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
             yield torch.LongTensor([bos_index] + ids)
             yield torch.LongTensor(ids + [eos_index])
 
-    sb.dataio.dataset.add_dynamic_item(datasets, audio_pipeline)
     sb.dataio.dataset.add_dynamic_item(datasets, text_pipeline)
     sb.dataio.dataset.set_output_keys(datasets, output_keys)
     return train_data, valid_data, tests

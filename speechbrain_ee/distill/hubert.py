@@ -251,3 +251,64 @@ def scale_grad(x, scale):
     if scale == 1.0 or not x.requires_grad:
         return x
     return _ScaleGrad.apply(x, scale)
+
+
+class Passthrough(nn.Module):
+    """Returns its input: the ``compute_features`` and ``normalize`` of a
+    waveform model in the recipes, which call them with extra arguments.
+
+    Example
+    -------
+    >>> x = torch.randn(2, 10)
+    >>> Passthrough()(x, torch.ones(2), epoch=1) is x
+    True
+    """
+
+    def forward(self, x, *args, **kwargs):
+        """``x``, untouched."""
+        return x
+
+
+class SSLEncoder(nn.Module):
+    """A HuBERT/wav2vec2 model as a trainable encoder: ``(wavs, wav_lens)
+    -> last hidden state``, the CTC recipe's ``encoder`` signature (the
+    teacher's CTC fine-tuning).
+
+    Its attributes are `SSLTeacher`'s (``model``, ``codeword_head``), so a
+    teacher checkpoint loads into it as it is.
+
+    Arguments
+    ---------
+    model : transformers.HubertModel or transformers.Wav2Vec2Model
+        The SSL model.
+    codeword_head : CodewordHead, optional
+        Kept only so that a teacher checkpoint loads without warnings.
+    freeze_cnn : bool
+        Keep the waveform CNN fixed (usual when fine-tuning).
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=1,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, num_conv_pos_embeddings=8,
+    ...                      num_conv_pos_embedding_groups=4)
+    >>> SSLEncoder(model)(torch.randn(2, 16000), torch.ones(2)).shape
+    torch.Size([2, 49, 32])
+    """
+
+    def __init__(self, model, codeword_head=None, freeze_cnn=True):
+        super().__init__()
+        self.model = model
+        self.codeword_head = codeword_head
+        if codeword_head is not None:
+            codeword_head.requires_grad_(False)
+        if freeze_cnn:
+            model.feature_extractor.requires_grad_(False)
+
+    def forward(self, wavs, wav_lens=None):
+        """Last hidden state ``[batch, frames, hidden]``."""
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
+        features, frame_mask = waveform_features(self.model, wavs, wav_lens)
+        return encoder_hidden_states(self.model.encoder, features,
+                                     frame_mask)[-1]

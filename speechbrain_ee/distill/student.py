@@ -47,7 +47,8 @@ class WaveformFrontEnd(nn.Module):
         Its ``feature_extractor`` and ``feature_projection`` are used (the
         rest is dropped).
     grad_scale : float
-        Multiplies the CNN's gradient (DistilHuBERT: 0.1).
+        Multiplies the CNN's gradient (DistilHuBERT: 0.1); ``0`` freezes
+        the CNN (no gradient, no weight decay).
 
     Example
     -------
@@ -67,6 +68,8 @@ class WaveformFrontEnd(nn.Module):
         self._get_feat_extract_output_lengths = (
             model._get_feat_extract_output_lengths)
         self.grad_scale = grad_scale
+        if grad_scale == 0:
+            self.feature_extractor.requires_grad_(False)
 
     def forward(self, wavs, wav_lens):
         """``[batch, samples]`` -> (``[batch, frames, D]``, frame mask)."""
@@ -158,7 +161,8 @@ class LayerwisePredictionHeads(nn.Module):
     target_size : int
         Teacher width D_T.
     layer_map : dict
-        Student layer (1-based) -> teacher layer.
+        Student layer (1-based) -> teacher layer (or a list of
+        ``[student, teacher]`` pairs).
 
     Example
     -------
@@ -292,29 +296,36 @@ class DistillStudent(nn.Module):
         features, frame_mask = self.front_end(inputs, wav_lens)
         return encoder_hidden_states(self.encoder, features, frame_mask)[-1]
 
-    def init_from_teacher(self, teacher, num_layers=None):
-        """DistilHuBERT's initialisation: copy the teacher's waveform front
-        end (when both have one) and its first Transformer layers (and
-        positional convolution) into the student; widths must match.
+    def init_from_teacher(self, teacher, num_layers=0, cnn=True):
+        """Initialisation from the teacher: its waveform CNN (``cnn``, when
+        the student has a waveform front end of the same channels) and, as
+        DistilHuBERT, its feature projection, positional convolution and
+        first ``num_layers`` Transformer layers (widths must match).
 
         Arguments
         ---------
         teacher : speechbrain_ee.distill.teacher.SSLTeacher
             The teacher.
-        num_layers : int, optional
-            Layers to copy (default: all of the student's).
+        num_layers : int
+            Transformer layers to copy (0: none).
+        cnn : bool
+            Copy the waveform CNN.
         """
         source = teacher.model
-        if isinstance(self.front_end, WaveformFrontEnd):
+        waveform = isinstance(self.front_end, WaveformFrontEnd)
+        if cnn and waveform:
             self.front_end.feature_extractor.load_state_dict(
                 source.feature_extractor.state_dict())
+        if not num_layers:
+            return
+        if waveform:
             self.front_end.feature_projection.load_state_dict(
                 source.feature_projection.state_dict())
         self.encoder.pos_conv_embed.load_state_dict(
             source.encoder.pos_conv_embed.state_dict())
         self.encoder.layer_norm.load_state_dict(
             source.encoder.layer_norm.state_dict())
-        for i in range(num_layers or self.num_layers):
+        for i in range(num_layers):
             self.encoder.layers[i].load_state_dict(
                 source.encoder.layers[i].state_dict())
 

@@ -146,6 +146,69 @@ def load_ssl_model(source, cache_dir=None):
     return model
 
 
+def build_teacher(source=None, config=None, codeword_head=None,
+                  checkpoint=None, fairseq_head=None):
+    """The teacher of a distillation YAML: a real SSL model or the built-in
+    one, switched by one key.
+
+    Arguments
+    ---------
+    source : str, optional
+        A hub id or local folder of a HuBERT/wav2vec2 model
+        (`load_ssl_model`); ``None``: the built-in teacher.
+    config : transformers.HubertConfig, optional
+        The built-in teacher's architecture (``source`` is None).
+    codeword_head : CodewordHead, optional
+        The built-in teacher's head (``source`` is None).
+    checkpoint : str, optional
+        The built-in teacher's weights (``teacher.ckpt`` of
+        ``recipes/LibriSpeech/distill/pretrain_teacher.py``).
+    fairseq_head : str, optional
+        With ``source``: a fairseq HuBERT checkpoint to read the codeword
+        head from (`codeword_head_from_fairseq`).
+
+    Returns
+    -------
+    SSLTeacher
+    """
+    from speechbrain_ee.distill.hubert import build_hubert
+
+    if source is not None:
+        head = codeword_head_from_fairseq(fairseq_head) if fairseq_head \
+            else None
+        return SSLTeacher(load_ssl_model(source), head)
+    if config is None or checkpoint is None:
+        raise ValueError(
+            "the built-in teacher needs its config and checkpoint (the "
+            "teacher.ckpt of recipes/LibriSpeech/distill/pretrain_teacher.py)"
+            ", or give teacher_source: a HuBERT hub id or folder.")
+    teacher = SSLTeacher(build_hubert(config), codeword_head)
+    try:
+        state = torch.load(checkpoint, map_location="cpu")
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"teacher checkpoint {checkpoint} not found: run "
+            "recipes/LibriSpeech/distill/pretrain_teacher.py first, or set "
+            "teacher_source to a HuBERT hub id or folder.") from err
+    try:
+        result = teacher.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatches
+        raise RuntimeError(
+            f"{checkpoint} does not fit the teacher's architecture: the "
+            "YAML's teacher sizes must be those the teacher was pretrained "
+            f"with. {err}") from err
+    # The mask embedding exists only when masking is configured; the
+    # teacher never masks.
+    bad = [k for k in result.missing_keys + result.unexpected_keys
+           if not k.endswith("masked_spec_embed")]
+    if bad:
+        raise RuntimeError(
+            f"{checkpoint} does not fit the teacher's architecture "
+            f"(keys {bad[:4]}): the YAML's teacher sizes must be those the "
+            "teacher was pretrained with.")
+    return teacher.freeze()
+
+
 def codeword_head_from_fairseq(path, logit_temperature=0.1):
     """HuBERT's pretraining head from a fairseq checkpoint (the ``.pt`` of
     the HuBERT release: ``final_proj`` and ``label_embs_concat``), which

@@ -314,11 +314,17 @@ def _describe(hparams, kind):
     encoder = hparams["early_exit"]["encoder"] if kind == "early_exit" else (
         hparams["blank_skip"]["encoder"] if kind == "blank_skip"
         else hparams["encoder"])
-    stack = encoder["encoder"]
+    stack = encoder.get("encoder", encoder)  # ASREncoder: its stack
+    if stack.get("num_layers") is not None:
+        architecture = (
+            f"`{stack.tag.value.split(':', 1)[-1]}`, "
+            f"{stack.get('num_layers')} layers, d_model "
+            f"{stack.get('d_model')}, token mixing "
+            f"`{stack.get('attention_type', 'n/a')}`")
+    else:  # another encoder (a distilled student, an SSL model)
+        architecture = f"`{encoder.tag.value.split(':', 1)[-1]}`"
     lines = [
-        f"- Encoder: `{stack.tag.value.split(':', 1)[-1]}`, "
-        f"{stack.get('num_layers')} layers, d_model {stack.get('d_model')}, "
-        f"token mixing `{stack.get('attention_type', 'n/a')}`.",
+        f"- Encoder: {architecture}.",
         f"- Tokens: SentencePiece {hparams['token_type']}, "
         f"{hparams['output_neurons']} (CTC blank = id "
         f"{hparams['blank_index']}).",

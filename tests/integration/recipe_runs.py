@@ -19,19 +19,19 @@ TINY_BLANK_SKIP = [
 ]
 
 
-def run_recipe(recipe, hparams, corpora, output_folder, *args):
+def run_recipe(recipe, hparams, corpora, output_folder, *args,
+               command=None):
     """Runs ``recipes/LibriSpeech/ASR/<recipe>/train.py`` with
-    ``hparams/<hparams>`` on ``corpora`` (from ``build_corpora``); returns
-    its combined output and fails the test when it fails."""
-    folder = RECIPES / recipe
-    cmd = [
-        sys.executable, str(folder / "train.py"),
-        str(folder / "hparams" / hparams),
-        f"--data_folder={corpora['librispeech']}",
-        f"--cv_data_folder={corpora['commonvoice']}",
-        f"--output_folder={output_folder}", "--device=cpu",
-        *args,
-    ]
+    ``hparams/<hparams>`` on ``corpora`` (from ``build_corpora``), or
+    ``command`` (a script and its YAML, without the Common Voice test);
+    returns its combined output and fails the test when it fails."""
+    data = [f"--data_folder={corpora['librispeech']}"]
+    if command is None:
+        folder = RECIPES / recipe
+        command = [str(folder / "train.py"), str(folder / "hparams" / hparams)]
+        data.append(f"--cv_data_folder={corpora['commonvoice']}")
+    cmd = [sys.executable, *command, *data,
+           f"--output_folder={output_folder}", "--device=cpu", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr

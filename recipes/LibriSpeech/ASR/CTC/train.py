@@ -51,7 +51,7 @@ from speechbrain_ee.inference.experiment import greedy_decoder
 from speechbrain_ee.inference.timing import speedups
 from speechbrain_ee.lobes.blank_skip import BlankSkipOutput, measure_speed
 from speechbrain_ee.lobes.early_exit import exit_loss_weights
-from speechbrain_ee.training import BudgetedBrain
+from speechbrain_ee.training import BudgetedBrain, load_pretrained
 
 logger = get_logger(__name__)
 
@@ -375,6 +375,8 @@ def main(argv):
         tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size())
     ]
     asr_brain.test_searcher = hparams["test_searcher"](vocab_list=vocab_list)
+    if "pretrainer" in hparams:  # e.g. a distilled student to fine-tune
+        load_pretrained(hparams["pretrainer"])
 
     asr_brain.fit(
         asr_brain.hparams.epoch_counter,

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Recipe: pretrain the built-in distillation teacher, a small HuBERT, by
+masked prediction of k-means units of MFCC features (HuBERT's first
+iteration) on the audio of LibriSpeech or the built-in mini-librispeech.
+
+Where a real HuBERT can be downloaded this step is not needed: the
+distillation YAMLs take a hub id or a local folder instead.
+
+To run (from the repository root)::
+
+    speechbrain-ee corpus --out corpora      # the built-in corpora, once
+    python recipes/LibriSpeech/distill/pretrain_teacher.py \
+        recipes/LibriSpeech/distill/hparams/hubert_teacher.yaml
+
+It writes ``<output_folder>/teacher.ckpt`` (the best checkpoint's teacher,
+lowest dev loss), which ``train.py``'s YAMLs load.
+
+Authors
+-------
+* speechbrain-ee contributors 2026
+"""
+
+import os
+import sys
+
+import speechbrain as sb
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import if_main_process
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_ee.dataio.recipe_data import (
+    dataio_prepare,
+    make_loader_kwargs,
+    prepare_data,
+)
+from speechbrain_ee.distill.pretrain import (
+    assign_units,
+    kmeans,
+    masked_prediction_loss,
+)
+from speechbrain_ee.distill.student import align_frames
+from speechbrain_ee.training import BudgetedBrain
+
+logger = get_logger(__name__)
+
+
+class TeacherPretraining(BudgetedBrain):
+    """HuBERT masked prediction: the units of the clean audio's MFCC are
+    the targets of the masked frames."""
+
+    def compute_forward(self, batch, stage):
+        """Waveforms -> masked HuBERT -> codeword logits; the targets."""
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        out = self.modules.teacher(wavs, wav_lens)
+        units = assign_units(self.hparams.mfcc_units(wavs), self.centroids)
+        return out, units
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Cross-entropy over the masked frames; masked accuracy."""
+        out, units = predictions
+        logits, units, masked, frame_mask = align_frames(
+            out.logits, units, out.masked, out.frame_mask)
+        loss, accuracy = masked_prediction_loss(
+            logits, units, masked, frame_mask, self.hparams.unmasked_weight)
+        self.accuracies.append(float(accuracy))
+        return loss
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the accuracy."""
+        self.accuracies = []
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs; checkpoints on the dev loss."""
+        stats = {"loss": stage_loss,
+                 "masked_acc": sum(self.accuracies) / max(
+                     1, len(self.accuracies))}
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        self.hparams.train_logger.log_stats(
+            stats_meta={"epoch": epoch,
+                        "lr": self.hparams.noam_annealing.current_lr,
+                        "steps": self.optimizer_step},
+            train_stats=self.train_stats, valid_stats=stats)
+        self.checkpointer.save_and_keep_only(
+            meta={"loss": stage_loss, "epoch": epoch}, min_keys=["loss"],
+            num_to_keep=1)
+        self.stop_if_over_budget(epoch)
+
+
+def fit_units(hparams, train_data):
+    """The k-means centroids of the training MFCC frames (saved once; a
+    rerun reuses them, so resumed training keeps its targets).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+    train_data : DynamicItemDataset
+        The training audio.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[num_units, 39]``.
+    """
+    path = os.path.join(hparams["save_folder"],
+                        f"kmeans_{hparams['num_units']}.pt")
+    if os.path.isfile(path):
+        return torch.load(path)
+    frames, total = [], 0
+    loader = sb.dataio.dataloader.make_dataloader(
+        train_data, batch_size=hparams["batch_size"])
+    for batch in loader:
+        wavs, wav_lens = batch.sig
+        feats = hparams["mfcc_units"](wavs)
+        lengths = torch.round(wav_lens * feats.shape[1]).long()
+        for feat, length in zip(feats, lengths):
+            frames.append(feat[:length])
+            total += int(length)
+        if total >= hparams["kmeans_max_frames"]:
+            break
+    features = torch.cat(frames)[: hparams["kmeans_max_frames"]]
+    logger.info(f"k-means: {hparams['num_units']} units of "
+                f"{features.shape[0]} MFCC frames")
+    centroids = kmeans(features, hparams["num_units"],
+                       hparams["kmeans_iterations"], hparams["seed"])
+    if if_main_process():
+        torch.save(centroids, path)
+    return centroids
+
+
+def main(argv):
+    """Parses the command line, prepares data, fits the units, trains and
+    writes the teacher."""
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    prepare_data(hparams)
+    train_data, valid_data, _ = dataio_prepare(hparams, tokenizer=None)
+    train_kwargs, valid_kwargs = make_loader_kwargs(
+        hparams, train_data, valid_data)
+
+    brain = TeacherPretraining(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.centroids = fit_units(hparams, train_data).to(brain.device)
+    brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
+              train_loader_kwargs=train_kwargs,
+              valid_loader_kwargs=valid_kwargs)
+    brain.checkpointer.recover_if_possible(min_key="loss")
+    if if_main_process():
+        torch.save(hparams["teacher"].state_dict(), hparams["teacher_file"])
+        logger.info(f"teacher written to {hparams['teacher_file']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

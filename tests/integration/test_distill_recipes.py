@@ -1,0 +1,152 @@
+"""Integration: the distillation pipeline on a tiny generated corpus. The
+built-in teacher pretrains (masked prediction loss falls), the three
+students distil from it (losses fall; the Fbank student's front-end stage
+comes first), and the CTC recipe fine-tunes a distilled student and the
+teacher from their checkpoints (loaded exactly) and scores them."""
+
+import json
+import re
+
+import pytest
+import torch
+from hyperpyyaml import load_hyperpyyaml
+
+from speechbrain_ee.training import load_pretrained
+
+from .recipe_runs import RECIPES, REPO_ROOT, run_recipe
+
+DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
+TEACHER = ["--teacher_hidden_size=32", "--teacher_layers=2",
+           "--teacher_heads=4", "--teacher_ffn_size=64",
+           "--teacher_conv_dim=32", "--num_codewords=20",
+           "--codeword_dim=16"]
+STUDENT = ["--student_hidden_size=16", "--student_layers=2",
+           "--student_heads=2", "--student_ffn_size=16",
+           "--layer_map=[[1, 1], [2, 2]]"]
+CTC = ["--output_neurons=40", "--test_beam_size=4", "--warmup_steps=5"]
+
+
+def run_script(script, hparams, corpora, out, *args):
+    """Runs a distill recipe script (``train.py`` or
+    ``pretrain_teacher.py``) through the shared runner."""
+    return run_recipe(
+        "", "", corpora, out, *args,
+        command=[str(DISTILL / script), str(DISTILL / "hparams" / hparams)])
+
+
+def log_values(folder, key):
+    """Epoch -> the train value of ``key`` in train_log.txt."""
+    values = {}
+    for line in (folder / "train_log.txt").read_text().splitlines():
+        epoch = re.match(r"epoch: (\d+),", line)
+        value = re.search(rf"train {key}: ([\d.e+-]+)", line)
+        if epoch and value:
+            values[int(epoch.group(1))] = float(value.group(1))
+    return values
+
+
+@pytest.fixture(scope="module")
+def teacher(tiny_corpora, tmp_path_factory):
+    """Three epochs of the tiny built-in teacher."""
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+               out, "--number_of_epochs=3", "--hidden_size=32",
+               "--num_layers=2", "--num_heads=4", "--ffn_size=64",
+               "--conv_dim=32", "--num_units=20", "--codeword_dim=16",
+               "--warmup_steps=5", "--lr_adam=0.002")
+    return out
+
+
+def test_teacher_pretraining(teacher):
+    losses = log_values(teacher, "loss")
+    assert sorted(losses) == [1, 2, 3] and losses[3] < losses[1], losses
+    assert "masked_acc" in (teacher / "train_log.txt").read_text()
+    assert (teacher / "teacher.ckpt").is_file()
+    assert (teacher / "save" / "kmeans_20.pt").is_file()
+
+
+@pytest.fixture(scope="module")
+def students(teacher, tiny_corpora, tmp_path_factory):
+    """Each distillation YAML, three epochs from the tiny teacher."""
+    runs = {}
+    for hparams, extra in (
+        ("distill_deep_thin.yaml", STUDENT),
+        ("distill_deep_thin_fbank.yaml", [*STUDENT, "--frontend_steps=8"]),
+        ("distilhubert.yaml", ["--student_layers=1",
+                               "--init_layers_from_teacher=1",
+                               "--predicted_layers=[1, 2]"]),
+    ):
+        out = tmp_path_factory.mktemp(hparams[:-5]) / "run"
+        run_script("train.py", hparams, tiny_corpora, out,
+                   "--number_of_epochs=3", "--warmup_steps=5",
+                   f"--teacher_checkpoint={teacher / 'teacher.ckpt'}",
+                   *TEACHER, *extra)
+        runs[hparams] = out
+    return runs
+
+
+@pytest.mark.parametrize("hparams", ["distill_deep_thin.yaml",
+                                     "distill_deep_thin_fbank.yaml",
+                                     "distilhubert.yaml"])
+def test_distillation_lowers_the_loss(students, hparams):
+    out = students[hparams]
+    log = (out / "train_log.txt").read_text()
+    for key in ("l1", "cos", "kd"):
+        values = log_values(out, key)
+        first = min(values)
+        assert values[3] < values[first], (key, values)
+    if "fbank" in hparams:  # stage 1 (front end only) comes first
+        assert "stage: front end" in log.splitlines()[0]
+        assert "stage: full" in log.splitlines()[-1]
+    assert (out / "student.ckpt").is_file()
+    assert (out / "normalizer.ckpt").is_file()
+
+
+def test_missing_teacher_checkpoint_is_named(tiny_corpora, tmp_path):
+    with pytest.raises(AssertionError, match="pretrain_teacher.py"):
+        run_script("train.py", "distill_deep_thin.yaml", tiny_corpora,
+                   tmp_path / "run", "--number_of_epochs=1",
+                   f"--teacher_checkpoint={tmp_path / 'nowhere.ckpt'}",
+                   *TEACHER, *STUDENT)
+
+
+@pytest.mark.parametrize("hparams,source", [
+    ("distilled_student_ctc.yaml", "distill_deep_thin.yaml"),
+    ("distilled_student_fbank_ctc.yaml", "distill_deep_thin_fbank.yaml"),
+    ("hubert_teacher_ctc.yaml", None),
+])
+def test_ctc_fine_tuning(students, teacher, tiny_corpora, tmp_path, hparams,
+                         source):
+    out = tmp_path / "run"
+    if source:
+        folder = ["--distill_folder", str(students[source]), *STUDENT]
+    else:
+        folder = ["--teacher_folder", str(teacher)]
+    overrides = [*TEACHER, *folder, *CTC]
+    # The pretrainer loads the distilled weights exactly.
+    text = (RECIPES / "CTC" / "hparams" / hparams).read_text()
+    hparams_dict = load_hyperpyyaml(text, _overrides(overrides, tmp_path))
+    load_pretrained(hparams_dict["pretrainer"])
+    key, ckpt = (("student", students[source] / "student.ckpt") if source
+                 else ("encoder", teacher / "teacher.ckpt"))
+    saved = torch.load(ckpt)
+    for name, value in hparams_dict[key].state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    run_recipe("CTC", hparams, tiny_corpora, out, "--number_of_epochs=2",
+               *overrides)
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == {"test-clean", "cv-test"}
+
+
+def _overrides(args, tmp_path):
+    """Command-line ``--key=value`` / ``--key value`` items as a YAML
+    override string (plus a scratch output folder)."""
+    pairs, items = {}, list(args)
+    while items:
+        item = items.pop(0)[2:]
+        key, sep, value = item.partition("=")
+        if not sep:
+            value = items.pop(0)
+        pairs[key] = value
+    pairs["output_folder"] = str(tmp_path / "load")
+    return "\n".join(f"{k}: {v}" for k, v in pairs.items())
