@@ -186,7 +186,7 @@ def test_distilhubert_init_copies_the_teacher():
         WaveformFrontEnd(build_hubert(**{**TINY, "num_hidden_layers": 1})),
         hubert_config(**{**TINY, "num_hidden_layers": 2}),
         SharedPredictionHead(32, 32, [1, 3]))
-    student.init_from_teacher(teacher)
+    student.init_from_teacher(teacher, num_layers=2)
     student.eval()
     wavs = torch.randn(1, 8000)
     out = student(wavs, torch.ones(1))
