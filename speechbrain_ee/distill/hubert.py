@@ -312,3 +312,11 @@ class SSLEncoder(nn.Module):
         features, frame_mask = waveform_features(self.model, wavs, wav_lens)
         return encoder_hidden_states(self.model.encoder, features,
                                      frame_mask)[-1]
+
+    def inference_parameters(self):
+        """Parameters an encoding uses: CNN, projection and encoder, not
+        the pretraining head or the mask embedding."""
+        return sum(p.numel() for m in (self.model.feature_extractor,
+                                       self.model.feature_projection,
+                                       self.model.encoder)
+                   for p in m.parameters())

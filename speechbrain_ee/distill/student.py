@@ -363,6 +363,13 @@ class StudentEncoder(nn.Module):
             wav_lens = torch.ones(inputs.shape[0], device=inputs.device)
         return self.student.encode(inputs, wav_lens)
 
+    def inference_parameters(self):
+        """Parameters an encoding uses: front end and encoder, not the
+        distillation heads."""
+        return sum(p.numel() for m in (self.student.front_end,
+                                       self.student.encoder)
+                   for p in m.parameters())
+
 
 def align_frames(*tensors):
     """Trims ``[batch, time, ...]`` tensors to their shortest time (the

@@ -101,8 +101,9 @@ def test_sets(hparams, named_csvs=()):
     return sets
 
 
-def csv_batches(csv_path, hparams, batch_size, device):
-    """Normalised features of a test CSV, batch by batch.
+def csv_batches(csv_path, hparams, batch_size, device, features=True,
+                limit=None):
+    """Normalised features (or waveforms) of a test CSV, batch by batch.
 
     Arguments
     ---------
@@ -115,11 +116,15 @@ def csv_batches(csv_path, hparams, batch_size, device):
         Utterances per batch (sorted by duration).
     device : str
         Where the features go.
+    features : bool
+        Features and normalisation of the run (True), or the waveforms.
+    limit : int, optional
+        Only the first (shortest) ``limit`` utterances.
 
     Yields
     ------
     tuple
-        ``(ids, feats, wav_lens, reference word lists)``.
+        ``(ids, feats or wavs, wav_lens, reference word lists)``.
     """
     import speechbrain as sb
 
@@ -130,7 +135,7 @@ def csv_batches(csv_path, hparams, batch_size, device):
     data = sb.dataio.dataset.DynamicItemDataset.from_csv(
         csv_path=csv_path,
         replacements={"data_root": hparams["data_folder"]},
-    ).filtered_sorted(sort_key="duration")
+    ).filtered_sorted(sort_key="duration", select_n=limit)
 
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig")
@@ -144,9 +149,13 @@ def csv_batches(csv_path, hparams, batch_size, device):
     for batch in loader:
         wavs, wav_lens = batch.sig
         wavs, wav_lens = wavs.to(device), wav_lens.to(device)
+        refs = [w.split() for w in batch.wrd]
+        if not features:
+            yield batch.id, wavs, wav_lens, refs
+            continue
         with torch.no_grad():
             feats = normalize(hparams["compute_features"](wavs), wav_lens)
-        yield batch.id, feats, wav_lens, [w.split() for w in batch.wrd]
+        yield batch.id, feats, wav_lens, refs
 
 
 def greedy_decoder(tokenizer, blank_index=0):

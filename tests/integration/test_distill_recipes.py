@@ -4,6 +4,8 @@ students distil from it (losses fall; the Fbank student's front-end stage
 comes first), and the CTC recipe fine-tunes a distilled student and the
 teacher from their checkpoints (loaded exactly) and scores them."""
 
+import doctest
+import importlib.util
 import json
 import re
 
@@ -110,32 +112,71 @@ def test_missing_teacher_checkpoint_is_named(tiny_corpora, tmp_path):
                    *TEACHER, *STUDENT)
 
 
-@pytest.mark.parametrize("hparams,source", [
-    ("distilled_student_ctc.yaml", "distill_deep_thin.yaml"),
-    ("distilled_student_fbank_ctc.yaml", "distill_deep_thin_fbank.yaml"),
-    ("hubert_teacher_ctc.yaml", None),
-])
-def test_ctc_fine_tuning(students, teacher, tiny_corpora, tmp_path, hparams,
-                         source):
-    out = tmp_path / "run"
+FINE_TUNING = {  # CTC YAML -> the distillation YAML it starts from
+    "hubert_teacher_ctc.yaml": None,
+    "distilled_student_ctc.yaml": "distill_deep_thin.yaml",
+    "distilled_student_fbank_ctc.yaml": "distill_deep_thin_fbank.yaml",
+}
+
+
+def fine_tuning_overrides(hparams, students, teacher):
+    """The CTC recipe's overrides for one fine-tuning YAML."""
+    source = FINE_TUNING[hparams]
     if source:
         folder = ["--distill_folder", str(students[source]), *STUDENT]
     else:
         folder = ["--teacher_folder", str(teacher)]
-    overrides = [*TEACHER, *folder, *CTC]
-    # The pretrainer loads the distilled weights exactly.
+    return [*TEACHER, *folder, *CTC]
+
+
+@pytest.fixture(scope="module")
+def fine_tuned(students, teacher, tiny_corpora, tmp_path_factory):
+    """CTC YAML -> its run folder (two epochs)."""
+    runs = {}
+    for hparams in FINE_TUNING:
+        out = tmp_path_factory.mktemp(hparams[:-5]) / "run"
+        run_recipe("CTC", hparams, tiny_corpora, out, "--number_of_epochs=2",
+                   *fine_tuning_overrides(hparams, students, teacher))
+        runs[hparams] = out
+    return runs
+
+
+@pytest.mark.parametrize("hparams", sorted(FINE_TUNING))
+def test_ctc_fine_tuning_starts_from_the_distilled_weights(
+        students, teacher, fine_tuned, tmp_path, hparams):
+    overrides = fine_tuning_overrides(hparams, students, teacher)
     text = (RECIPES / "CTC" / "hparams" / hparams).read_text()
-    hparams_dict = load_hyperpyyaml(text, _overrides(overrides, tmp_path))
-    load_pretrained(hparams_dict["pretrainer"])
+    loaded = load_hyperpyyaml(text, _overrides(overrides, tmp_path))
+    load_pretrained(loaded["pretrainer"])
+    source = FINE_TUNING[hparams]
     key, ckpt = (("student", students[source] / "student.ckpt") if source
                  else ("encoder", teacher / "teacher.ckpt"))
     saved = torch.load(ckpt)
-    for name, value in hparams_dict[key].state_dict().items():
+    for name, value in loaded[key].state_dict().items():
         assert torch.equal(value, saved[name]), name
-    run_recipe("CTC", hparams, tiny_corpora, out, "--number_of_epochs=2",
-               *overrides)
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads((fine_tuned[hparams] / "results.json").read_text())
     assert set(results) == {"test-clean", "cv-test"}
+
+
+def test_benchmark_compares_teacher_and_students(fine_tuned, tmp_path,
+                                                 capsys):
+    spec = importlib.util.spec_from_file_location(
+        "distill_bench", REPO_ROOT / "benchmarks" / "distill.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    summary = bench.main([
+        "--teacher", str(fine_tuned["hubert_teacher_ctc.yaml"]),
+        "--student", str(fine_tuned["distilled_student_ctc.yaml"]),
+        "--student-fbank", str(fine_tuned["distilled_student_fbank_ctc.yaml"]),
+        "--repeats", "1", "--out", str(tmp_path / "bench"),
+    ])
+    rows = summary["rows"]
+    assert rows["teacher"]["params"] > rows["student"]["params"] > \
+        rows["student_fbank"]["params"] > 0
+    assert all(row["seconds"] > 0 for row in rows.values())
+    assert "Fbank vs CNN front end" in capsys.readouterr().out
+    assert (tmp_path / "bench" / "distill.png").stat().st_size > 5000
+    assert doctest.testmod(bench).failed == 0
 
 
 def _overrides(args, tmp_path):
