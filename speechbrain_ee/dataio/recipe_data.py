@@ -15,6 +15,7 @@ Authors
 
 import json
 import os
+import zlib
 
 import speechbrain as sb
 import torch
@@ -105,6 +106,20 @@ def named_test_csvs(hparams):
     return sets
 
 
+def in_subset(uid, share):
+    """Whether utterance ``uid`` belongs to the low-resource subset that
+    keeps ``share`` of the training set (a fixed choice by a hash of the
+    id: the same subset in every run).
+
+    Example
+    -------
+    >>> ids = [f"utt-{i}" for i in range(1000)]
+    >>> 80 < sum(in_subset(u, 0.1) for u in ids) < 120
+    True
+    """
+    return zlib.crc32(uid.encode("utf-8")) % 10000 < share * 10000
+
+
 def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
     """Builds the train, valid and test DynamicItemDatasets.
 
@@ -118,7 +133,9 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
     hparams : dict
         The recipe's hyperparameters (``data_folder``, ``train_csv``,
         ``valid_csv``, ``test_csvs``, ``sorting``, ``avoid_if_longer_than``,
-        ``sample_rate`` and those of `named_test_csvs`).
+        ``sample_rate``, those of `named_test_csvs` and, optionally,
+        ``train_subset_share``: train on that share of the utterances
+        only, see `in_subset`).
     tokenizer : sentencepiece.SentencePieceProcessor or None
         Encodes the transcripts; ``None``: audio only (``id``, ``sig``),
         for self-supervised training and distillation.
@@ -163,6 +180,10 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
         train_data = train_data.filtered_sorted(
             key_max_value={"duration": hparams["avoid_if_longer_than"]}
         )
+    share = hparams.get("train_subset_share")
+    if share:
+        train_data = train_data.filtered_sorted(
+            key_test={"id": lambda uid: in_subset(uid, share)})
     valid_data = load(hparams["valid_csv"], sort_key="duration")
     tests = {
         name: load(path, sort_key="duration")

@@ -320,3 +320,37 @@ class SSLEncoder(nn.Module):
                                        self.model.feature_projection,
                                        self.model.encoder)
                    for p in m.parameters())
+
+
+def load_weights(module, checkpoint, prefix=""):
+    """Loads a saved ``state_dict`` into ``module`` strictly (the keys
+    under ``prefix`` only, with it removed; a mask embedding is optional).
+
+    Arguments
+    ---------
+    module : torch.nn.Module
+        The module to fill.
+    checkpoint : str
+        A ``torch.save``d state dict (a teacher's ``teacher.ckpt``, a
+        CTC run's ``model.ckpt``...).
+    prefix : str
+        Keep the keys starting with it (e.g. ``0.`` for the encoder of a
+        CTC run's ``model.ckpt``), without it.
+    """
+    try:
+        state = torch.load(checkpoint, map_location="cpu")
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"pretrained weights {checkpoint} not found: train that model "
+            "first (the built-in teacher: recipes/LibriSpeech/distill/"
+            "pretrain_teacher.py).") from err
+    state = {k[len(prefix):]: v for k, v in state.items()
+             if k.startswith(prefix)}
+    result = module.load_state_dict(state, strict=False)
+    bad = [k for k in result.missing_keys + result.unexpected_keys
+           if not k.endswith("masked_spec_embed")]
+    if bad:
+        raise RuntimeError(
+            f"{checkpoint} does not fit {type(module).__name__} (keys "
+            f"{bad[:4]}): the YAML's sizes must be those it was trained "
+            "with.")

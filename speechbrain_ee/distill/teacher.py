@@ -171,7 +171,7 @@ def build_teacher(source=None, config=None, codeword_head=None,
     -------
     SSLTeacher
     """
-    from speechbrain_ee.distill.hubert import build_hubert
+    from speechbrain_ee.distill.hubert import build_hubert, load_weights
 
     if source is not None:
         head = codeword_head_from_fairseq(fairseq_head) if fairseq_head \
@@ -183,29 +183,7 @@ def build_teacher(source=None, config=None, codeword_head=None,
             "teacher.ckpt of recipes/LibriSpeech/distill/pretrain_teacher.py)"
             ", or give teacher_source: a HuBERT hub id or folder.")
     teacher = SSLTeacher(build_hubert(config), codeword_head)
-    try:
-        state = torch.load(checkpoint, map_location="cpu")
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f"teacher checkpoint {checkpoint} not found: run "
-            "recipes/LibriSpeech/distill/pretrain_teacher.py first, or set "
-            "teacher_source to a HuBERT hub id or folder.") from err
-    try:
-        result = teacher.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        raise RuntimeError(
-            f"{checkpoint} does not fit the teacher's architecture: the "
-            "YAML's teacher sizes must be those the teacher was pretrained "
-            f"with. {err}") from err
-    # The mask embedding exists only when masking is configured; the
-    # teacher never masks.
-    bad = [k for k in result.missing_keys + result.unexpected_keys
-           if not k.endswith("masked_spec_embed")]
-    if bad:
-        raise RuntimeError(
-            f"{checkpoint} does not fit the teacher's architecture "
-            f"(keys {bad[:4]}): the YAML's teacher sizes must be those the "
-            "teacher was pretrained with.")
+    load_weights(teacher, checkpoint)
     return teacher.freeze()
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from speechbrain_ee.dataio.corpus import build_corpora
 
-from .recipe_runs import TINY_BLANK_SKIP, run_recipe
+from .recipe_runs import TINY_BLANK_SKIP, distill_command, run_recipe
 
 
 @pytest.fixture(scope="session")
@@ -21,4 +21,18 @@ def blank_skip_run(tiny_corpora, tmp_path_factory):
     out = tmp_path_factory.mktemp("blank_skip") / "run"
     run_recipe("CTC", "conformer_blankskip_ctc.yaml", tiny_corpora, out,
                "--number_of_epochs=3", *TINY_BLANK_SKIP)
+    return out
+
+
+@pytest.fixture(scope="session")
+def teacher(tiny_corpora, tmp_path_factory):
+    """Three epochs of the tiny built-in HuBERT teacher (distillation and
+    S3-Router tests start from it)."""
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    run_recipe("", "", tiny_corpora, out, "--number_of_epochs=3",
+               "--hidden_size=32", "--num_layers=2", "--num_heads=4",
+               "--ffn_size=64", "--conv_dim=32", "--num_units=20",
+               "--codeword_dim=16", "--warmup_steps=5", "--lr_adam=0.002",
+               command=distill_command("pretrain_teacher.py",
+                                       "hubert_teacher.yaml"))
     return out

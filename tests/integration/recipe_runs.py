@@ -8,6 +8,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPES = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR"
+DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
+# The tiny built-in teacher's sizes (for the YAMLs that build it).
+TEACHER = ["--teacher_hidden_size=32", "--teacher_layers=2",
+           "--teacher_heads=4", "--teacher_ffn_size=64",
+           "--teacher_conv_dim=32", "--num_codewords=20",
+           "--codeword_dim=16"]
 TINY_BLANK_SKIP = [
     "--d_model=48", "--num_encoder_layers=3", "--skip_layer=2",
     "--d_ffn=96", "--nhead=4", "--output_neurons=40", "--lr_adam=0.002",
@@ -35,6 +41,12 @@ def run_recipe(recipe, hparams, corpora, output_folder, *args,
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
+
+
+def distill_command(script, hparams):
+    """A script of recipes/LibriSpeech/distill and one of its YAMLs, for
+    `run_recipe`'s ``command``."""
+    return [str(DISTILL / script), str(DISTILL / "hparams" / hparams)]
 
 
 def train_losses(output_folder):

@@ -15,13 +15,9 @@ from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_ee.training import load_pretrained
 
-from .recipe_runs import RECIPES, REPO_ROOT, run_recipe
+from .recipe_runs import RECIPES, REPO_ROOT, TEACHER, distill_command, run_recipe
 
 DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
-TEACHER = ["--teacher_hidden_size=32", "--teacher_layers=2",
-           "--teacher_heads=4", "--teacher_ffn_size=64",
-           "--teacher_conv_dim=32", "--num_codewords=20",
-           "--codeword_dim=16"]
 STUDENT = ["--student_hidden_size=16", "--student_layers=2",
            "--student_heads=2", "--student_ffn_size=16",
            "--layer_map=[[1, 1], [2, 2]]"]
@@ -29,11 +25,9 @@ CTC = ["--output_neurons=40", "--test_beam_size=4", "--warmup_steps=5"]
 
 
 def run_script(script, hparams, corpora, out, *args):
-    """Runs a distill recipe script (``train.py`` or
-    ``pretrain_teacher.py``) through the shared runner."""
-    return run_recipe(
-        "", "", corpora, out, *args,
-        command=[str(DISTILL / script), str(DISTILL / "hparams" / hparams)])
+    """Runs a distill recipe script through the shared runner."""
+    return run_recipe("", "", corpora, out, *args,
+                      command=distill_command(script, hparams))
 
 
 def log_values(folder, key):
@@ -45,18 +39,6 @@ def log_values(folder, key):
         if epoch and value:
             values[int(epoch.group(1))] = float(value.group(1))
     return values
-
-
-@pytest.fixture(scope="module")
-def teacher(tiny_corpora, tmp_path_factory):
-    """Three epochs of the tiny built-in teacher."""
-    out = tmp_path_factory.mktemp("teacher") / "run"
-    run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
-               out, "--number_of_epochs=3", "--hidden_size=32",
-               "--num_layers=2", "--num_heads=4", "--ffn_size=64",
-               "--conv_dim=32", "--num_units=20", "--codeword_dim=16",
-               "--warmup_steps=5", "--lr_adam=0.002")
-    return out
 
 
 def test_teacher_pretraining(teacher):

@@ -17,10 +17,34 @@ YAMLS = sorted(
 )
 
 
+DISTILL = RECIPES.parent / "distill" / "hparams"
+
+
+def teacher_folder(tmp_path_factory=None, _cache={}):
+    """A folder with a ``teacher.ckpt`` of the built-in teacher's default
+    architecture (random weights): what the routed YAMLs load when built."""
+    if "folder" not in _cache:
+        import tempfile
+
+        import torch
+
+        folder = Path(tempfile.mkdtemp(prefix="teacher_"))
+        with open(DISTILL / "hubert_teacher.yaml", encoding="utf-8") as f:
+            teacher = load_hyperpyyaml(
+                f, {"output_folder": str(folder / "run")})["teacher"]
+        torch.save(teacher.state_dict(), folder / "teacher.ckpt")
+        _cache["folder"] = folder
+    return _cache["folder"]
+
+
 def load(name):
     recipe, yaml = name.split("/")
-    with open(RECIPES / recipe / "hparams" / yaml, encoding="utf-8") as f:
-        return load_hyperpyyaml(f)
+    path = RECIPES / recipe / "hparams" / yaml
+    text = path.read_text(encoding="utf-8")
+    overrides = {}
+    if "RoutedEncoder" in text:  # loads the teacher's weights when built
+        overrides["teacher_folder"] = str(teacher_folder())
+    return load_hyperpyyaml(text, overrides)
 
 
 def encoder_parameters(name):

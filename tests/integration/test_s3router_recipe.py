@@ -1,0 +1,47 @@
+"""Integration: S3-Router mask fine-tuning of the tiny built-in teacher in
+the CTC recipe, on a low-resource subset: it trains and scores, only the
+scores and the CTC head are trained (the teacher's weights are those of
+its checkpoint)."""
+
+import json
+
+import torch
+
+from speechbrain_ee.dataio.recipe_data import in_subset
+
+from .recipe_runs import TEACHER, run_recipe
+
+CTC = ["--output_neurons=40", "--test_beam_size=4", "--warmup_steps=5"]
+
+
+def test_mask_fine_tuning(teacher, tiny_corpora, tmp_path):
+    out = tmp_path / "run"
+    run_recipe("CTC", "s3router_ctc.yaml", tiny_corpora, out,
+                     "--number_of_epochs=3", "--train_subset_share=0.5",
+                     "--sparsity=0.2", f"--teacher_folder={teacher}",
+                     *TEACHER, *CTC)
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == {"test-clean", "cv-test"}
+    # Weights frozen: every non-score encoder weight is the teacher's.
+    ckpt = sorted((out / "save").glob("CKPT*"))[-1] / "model.ckpt"
+    state = torch.load(ckpt)
+    original = torch.load(teacher / "teacher.ckpt")
+    scores = 0
+    for key, value in state.items():
+        if not key.startswith("0.encoder."):
+            continue  # the CTC head
+        name = key[len("0.encoder."):]
+        if name.endswith("scores"):
+            scores += 1
+            continue
+        assert torch.equal(value, original[name]), name
+    assert scores == 2 * 2  # fc1, fc2 of each of the 2 blocks
+
+
+def test_low_resource_subset_is_a_fixed_share():
+    ids = [f"{spk}-{chapter}-{utt:04d}" for spk in range(20)
+           for chapter in range(3) for utt in range(20)]
+    kept = [uid for uid in ids if in_subset(uid, 0.1)]
+    assert 0.08 < len(kept) / len(ids) < 0.12
+    assert kept == [uid for uid in ids if in_subset(uid, 0.1)]
+    assert set(kept) <= {uid for uid in ids if in_subset(uid, 0.5)}
