@@ -3,23 +3,32 @@ the CTC recipe, on a low-resource subset: it trains and scores, only the
 scores and the CTC head are trained (the teacher's weights are those of
 its checkpoint)."""
 
+import importlib.util
 import json
 
+import pytest
 import torch
 
 from speechbrain_ee.dataio.recipe_data import in_subset
 
-from .recipe_runs import TEACHER, run_recipe
+from .recipe_runs import REPO_ROOT, TEACHER, run_recipe
 
 CTC = ["--output_neurons=40", "--test_beam_size=4", "--warmup_steps=5"]
 
 
-def test_mask_fine_tuning(teacher, tiny_corpora, tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def routed_run(teacher, tiny_corpora, tmp_path_factory):
+    """Three epochs of mask fine-tuning at sparsity 0.2."""
+    out = tmp_path_factory.mktemp("s3router") / "run"
     run_recipe("CTC", "s3router_ctc.yaml", tiny_corpora, out,
-                     "--number_of_epochs=3", "--train_subset_share=0.5",
-                     "--sparsity=0.2", f"--teacher_folder={teacher}",
-                     *TEACHER, *CTC)
+               "--number_of_epochs=3", "--train_subset_share=0.5",
+               "--sparsity=0.2", f"--teacher_folder={teacher}",
+               *TEACHER, *CTC)
+    return out
+
+
+def test_mask_fine_tuning(routed_run, teacher):
+    out = routed_run
     results = json.loads((out / "results.json").read_text())
     assert set(results) == {"test-clean", "cv-test"}
     # Weights frozen: every non-score encoder weight is the teacher's.
@@ -45,3 +54,22 @@ def test_low_resource_subset_is_a_fixed_share():
     assert 0.08 < len(kept) / len(ids) < 0.12
     assert kept == [uid for uid in ids if in_subset(uid, 0.1)]
     assert set(kept) <= {uid for uid in ids if in_subset(uid, 0.5)}
+
+
+def test_mask_analysis_tool(routed_run, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "mask_analysis", REPO_ROOT / "tools" / "mask_analysis.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    other = tmp_path / "copy"  # the same masks under another name
+    other.symlink_to(routed_run, target_is_directory=True)
+    report = tool.main([str(routed_run), str(other), "--out",
+                        str(tmp_path / "out")])
+    same = report["comparisons"]["run vs copy"]
+    assert same["cosine"] == pytest.approx(1.0)
+    assert same["iou_removed"] == pytest.approx(1.0)
+    magnitude = report["comparisons"]["run vs magnitude"]
+    assert 0.0 <= magnitude["iou_removed"] <= 1.0
+    assert report["bits_finetuned_copy"] == 32 * report["bits_per_task"]
+    assert "IoU of removed weights" in capsys.readouterr().out
+    assert (tmp_path / "out" / "mask_analysis.png").is_file()
