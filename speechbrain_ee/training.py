@@ -146,3 +146,47 @@ def strict_transfer(obj, path):
             f"{path} does not fit {type(obj).__name__}: the YAML's sizes must "
             f"be those the checkpoint was trained with. {err}") from err
 
+
+def setup_experiment(argv):
+    """The start every recipe shares: SpeechBrain's command line, the DDP
+    group, the YAML with the command line's overrides, the experiment
+    folder (with the YAML and the recipe saved) and the data CSVs.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``hparams.yaml`` and its overrides (``sys.argv[1:]``).
+
+    Returns
+    -------
+    hparams : dict
+    run_opts : dict
+    """
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain_ee.dataio.recipe_data import prepare_data
+
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    prepare_data(hparams)
+    return hparams, run_opts
+
+
+def make_brain(brain_class, hparams, run_opts):
+    """A recipe's Brain from the YAML's ``modules``, ``opt_class`` and
+    ``checkpointer``."""
+    return brain_class(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+

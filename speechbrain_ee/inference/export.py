@@ -373,6 +373,9 @@ def model_card(run, name, example, parameters):
     str
     """
     hours = _training_hours(run)
+    dynamic = dynamic_table(run.results, run.kind)
+    dynamic_intro = ("Per exit (`WER_L<k>`: greedy WER of the head after "
+                     "layer k) and the dynamic model's statistics:")
     data = f"`{run.hparams['data_folder']}`"
     if hours is not None:
         data += f", {hours:.2f} h of training audio"
@@ -412,10 +415,7 @@ def model_card(run, name, example, parameters):
         "|---|---|---|---|",
         wer_table(run.results) or "| (the run has no results.json) | | | |",
         "",
-        *([f"Per exit (`WER_L<k>`: greedy WER of the exit after layer k) "
-           "and the dynamic model's statistics:", "",
-           dynamic_table(run.results, run.kind), ""]
-          if dynamic_table(run.results, run.kind) else []),
+        *([dynamic_intro, "", dynamic, ""] if dynamic else []),
         "## Usage",
         "",
         "```python",

@@ -25,14 +25,12 @@ import sys
 
 import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
     make_loader_kwargs,
-    prepare_data,
 )
 from speechbrain_ee.distill.pretrain import (
     assign_units,
@@ -40,7 +38,11 @@ from speechbrain_ee.distill.pretrain import (
     masked_prediction_loss,
 )
 from speechbrain_ee.distill.student import align_frames
-from speechbrain_ee.training import BudgetedBrain
+from speechbrain_ee.training import (
+    BudgetedBrain,
+    make_brain,
+    setup_experiment,
+)
 
 logger = get_logger(__name__)
 
@@ -135,27 +137,12 @@ def fit_units(hparams, train_data):
 def main(argv):
     """Parses the command line, prepares data, fits the units, trains and
     writes the teacher."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-    prepare_data(hparams)
+    hparams, run_opts = setup_experiment(argv)
     train_data, valid_data, _ = dataio_prepare(hparams, tokenizer=None)
     train_kwargs, valid_kwargs = make_loader_kwargs(
         hparams, train_data, valid_data)
 
-    brain = TeacherPretraining(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
+    brain = make_brain(TeacherPretraining, hparams, run_opts)
     brain.centroids = fit_units(hparams, train_data).to(brain.device)
     brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
               train_loader_kwargs=train_kwargs,

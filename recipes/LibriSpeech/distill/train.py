@@ -28,7 +28,6 @@ Authors
 import sys
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
@@ -36,14 +35,17 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
     make_loader_kwargs,
-    prepare_data,
 )
 from speechbrain_ee.distill.losses import (
     discriminative_loss,
     frontend_loss,
     regression_loss,
 )
-from speechbrain_ee.training import BudgetedBrain
+from speechbrain_ee.training import (
+    BudgetedBrain,
+    make_brain,
+    setup_experiment,
+)
 
 logger = get_logger(__name__)
 
@@ -144,27 +146,12 @@ class Distillation(BudgetedBrain):
 def main(argv):
     """Parses the command line, prepares data, distils and writes the
     student."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-    prepare_data(hparams)
+    hparams, run_opts = setup_experiment(argv)
     train_data, valid_data, _ = dataio_prepare(hparams, tokenizer=None)
     train_kwargs, valid_kwargs = make_loader_kwargs(
         hparams, train_data, valid_data)
 
-    brain = Distillation(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
+    brain = make_brain(Distillation, hparams, run_opts)
     brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
               train_loader_kwargs=train_kwargs,
               valid_loader_kwargs=valid_kwargs)

@@ -30,14 +30,12 @@ import time
 import numpy as np
 import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
     make_loader_kwargs,
-    prepare_data,
     update_results,
 )
 from speechbrain_ee.dataio.tokenizer import train_tokenizer
@@ -47,11 +45,17 @@ from speechbrain_ee.decoding.exit_strategies import (
     simulate,
 )
 from speechbrain_ee.decoding.tradeoff import frame_lengths, word_errors
+from speechbrain_ee.distill.hubert import load_weights
 from speechbrain_ee.inference.experiment import greedy_decoder
 from speechbrain_ee.inference.timing import speedups
 from speechbrain_ee.lobes.blank_skip import BlankSkipOutput, measure_speed
 from speechbrain_ee.lobes.early_exit import exit_loss_weights
-from speechbrain_ee.training import BudgetedBrain, load_pretrained
+from speechbrain_ee.training import (
+    BudgetedBrain,
+    load_pretrained,
+    make_brain,
+    setup_experiment,
+)
 
 logger = get_logger(__name__)
 
@@ -340,16 +344,7 @@ class ASR(BudgetedBrain):
 
 def main(argv):
     """Parses the command line, prepares data, trains and scores."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-    prepare_data(hparams)
+    hparams, run_opts = setup_experiment(argv)
     tokenizer = train_tokenizer(
         save_folder=hparams["save_folder"],
         vocab_size=hparams["output_neurons"],
@@ -362,13 +357,7 @@ def main(argv):
         hparams, train_data, valid_data
     )
 
-    asr_brain = ASR(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
+    asr_brain = make_brain(ASR, hparams, run_opts)
     asr_brain.tokenizer = tokenizer
     asr_brain.greedy_words = greedy_decoder(tokenizer, hparams["blank_index"])
     vocab_list = [
@@ -377,6 +366,9 @@ def main(argv):
     asr_brain.test_searcher = hparams["test_searcher"](vocab_list=vocab_list)
     if "pretrainer" in hparams:  # e.g. a distilled student to fine-tune
         load_pretrained(hparams["pretrainer"])
+    if hparams.get("warm_start"):  # another run's weights for one module
+        load_weights(hparams[hparams["warm_start_key"]],
+                     hparams["warm_start"], hparams["warm_start_prefix"])
 
     asr_brain.fit(
         asr_brain.hparams.epoch_counter,

@@ -38,18 +38,20 @@ import sys
 import time
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
     make_loader_kwargs,
-    prepare_data,
     update_results,
 )
 from speechbrain_ee.dataio.tokenizer import train_tokenizer
-from speechbrain_ee.training import BudgetedBrain
+from speechbrain_ee.training import (
+    BudgetedBrain,
+    make_brain,
+    setup_experiment,
+)
 
 logger = get_logger(__name__)
 
@@ -241,16 +243,7 @@ class ASR(BudgetedBrain):
 
 def main(argv):
     """Parses the command line, prepares data, trains and scores."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-    prepare_data(hparams)
+    hparams, run_opts = setup_experiment(argv)
     tokenizer = train_tokenizer(
         save_folder=hparams["save_folder"],
         vocab_size=hparams["output_neurons"],
@@ -268,13 +261,7 @@ def main(argv):
         hparams, train_data, valid_data
     )
 
-    asr_brain = ASR(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
+    asr_brain = make_brain(ASR, hparams, run_opts)
     asr_brain.tokenizer = tokenizer
 
     asr_brain.fit(
