@@ -190,3 +190,49 @@ def make_brain(brain_class, hparams, run_opts):
         checkpointer=hparams["checkpointer"],
     )
 
+
+
+def best_checkpoint_file(run_folder, file="model.ckpt", min_key="WER"):
+    """A file of a finished run's best checkpoint (lowest ``min_key``), for
+    YAMLs that start from another run (``!apply``), e.g. S3-Router pruning
+    from a weight-fine-tuned model.
+
+    Arguments
+    ---------
+    run_folder : str
+        The run's output folder (its checkpoints are in ``save/``).
+    file : str
+        The recoverable's file in the checkpoint folder.
+    min_key : str
+        The checkpoint metadata the best one has lowest.
+
+    Returns
+    -------
+    str
+        The file's path.
+
+    Example
+    -------
+    >>> import tempfile, torch
+    >>> run = tempfile.mkdtemp()
+    >>> ckpt = sb.utils.checkpoints.Checkpointer(
+    ...     os.path.join(run, "save"), {"model": torch.nn.Linear(2, 2)})
+    >>> _ = ckpt.save_checkpoint(meta={"WER": 40.0}, name="a")
+    >>> _ = ckpt.save_checkpoint(meta={"WER": 30.0}, name="b")
+    >>> os.path.relpath(best_checkpoint_file(run), run)
+    'save/CKPT+b/model.ckpt'
+    """
+    save_folder = os.path.join(run_folder, "save")
+    found = None
+    if os.path.isdir(save_folder):
+        found = sb.utils.checkpoints.Checkpointer(save_folder).find_checkpoint(
+            min_key=min_key)
+    if found is None:
+        raise FileNotFoundError(
+            f"{run_folder}: no checkpoint with `{min_key}` in {save_folder}; "
+            "train that run first (or give its folder).")
+    path = os.path.join(found.path, file)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} not found in {run_folder}'s best "
+                                "checkpoint.")
+    return path

@@ -27,6 +27,31 @@ from speechbrain_ee.dataio.common_voice_prepare import prepare_common_voice
 from speechbrain_ee.dataio.librispeech_prepare import prepare_librispeech
 
 CV_TEST_NAME = "cv-test"
+TRAIN_CORPORA = ("librispeech", "commonvoice")
+
+
+def corpus_csv(save_folder, corpus, split):
+    """The training or validation CSV of the corpus a run trains on (the
+    YAMLs' ``train_corpus``): LibriSpeech's merged ``train.csv`` and
+    ``dev-clean.csv``, or Common Voice's ``train.tsv`` and ``dev.tsv``
+    prepared under ``cv/`` (e.g. a second domain's S3-Router masks).
+
+    Example
+    -------
+    >>> corpus_csv("save", "librispeech", "valid")
+    'save/dev-clean.csv'
+    >>> corpus_csv("save", "commonvoice", "train")
+    'save/cv/train.csv'
+    """
+    names = {("librispeech", "train"): "train.csv",
+             ("librispeech", "valid"): "dev-clean.csv",
+             ("commonvoice", "train"): os.path.join("cv", "train.csv"),
+             ("commonvoice", "valid"): os.path.join("cv", "dev.csv")}
+    if (corpus, split) not in names:
+        raise ValueError(f"train_corpus {corpus!r}, split {split!r}: "
+                         f"expected a corpus of {TRAIN_CORPORA} and a split "
+                         "train or valid.")
+    return os.path.join(save_folder, names[corpus, split])
 
 
 def prepare_data(hparams):
@@ -37,8 +62,18 @@ def prepare_data(hparams):
     hparams : dict
         The recipe's hyperparameters (``data_folder``, ``save_folder``,
         ``train_splits``, ``dev_splits``, ``test_splits``, ``skip_prep``,
-        ``train_csv``, ``cv_data_folder``, ``cv_test_tsv``).
+        ``train_csv``, ``cv_data_folder``, ``cv_test_tsv`` and,
+        optionally, ``train_corpus``: ``commonvoice`` also prepares the
+        Common Voice folder's ``train.tsv`` and ``dev.tsv``, see
+        `corpus_csv`).
     """
+    corpus = hparams.get("train_corpus", "librispeech")
+    if corpus not in TRAIN_CORPORA:
+        raise ValueError(f"train_corpus: {corpus!r}; expected one of "
+                         f"{TRAIN_CORPORA}.")
+    if corpus == "commonvoice" and not hparams.get("cv_data_folder"):
+        raise ValueError("train_corpus: commonvoice needs cv_data_folder "
+                         "(a Common Voice language folder).")
     run_on_main(
         prepare_librispeech,
         kwargs={
@@ -60,15 +95,19 @@ def prepare_data(hparams):
         },
     )
     if hparams.get("cv_data_folder"):
+        cv_folder = hparams["cv_data_folder"]
+        tsvs = {"test_tsv_file": os.path.join(cv_folder,
+                                              hparams["cv_test_tsv"])}
+        if corpus == "commonvoice":  # train and validate on Common Voice
+            tsvs["train_tsv_file"] = os.path.join(cv_folder, "train.tsv")
+            tsvs["dev_tsv_file"] = os.path.join(cv_folder, "dev.tsv")
         run_on_main(
             prepare_common_voice,
             kwargs={
-                "data_folder": hparams["cv_data_folder"],
+                "data_folder": cv_folder,
                 "save_folder": os.path.join(hparams["save_folder"], "cv"),
-                "test_tsv_file": os.path.join(
-                    hparams["cv_data_folder"], hparams["cv_test_tsv"]
-                ),
                 "skip_prep": hparams["skip_prep"],
+                **tsvs,
             },
         )
 
@@ -135,7 +174,8 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
         ``valid_csv``, ``test_csvs``, ``sorting``, ``avoid_if_longer_than``,
         ``sample_rate``, those of `named_test_csvs` and, optionally,
         ``train_subset_share``: train on that share of the utterances
-        only, see `in_subset`).
+        only, see `in_subset`; ``valid_subset_share``: the same for the
+        validation set).
     tokenizer : sentencepiece.SentencePieceProcessor or None
         Encodes the transcripts; ``None``: audio only (``id``, ``sig``),
         for self-supervised training and distillation.
@@ -185,6 +225,11 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
         train_data = train_data.filtered_sorted(
             key_test={"id": lambda uid: in_subset(uid, share)})
     valid_data = load(hparams["valid_csv"], sort_key="duration")
+    share = hparams.get("valid_subset_share")
+    if share:  # cheaper validation (e.g. many short benchmark runs)
+        valid_data = valid_data.filtered_sorted(
+            sort_key="duration",
+            key_test={"id": lambda uid: in_subset(uid, share)})
     tests = {
         name: load(path, sort_key="duration")
         for name, path in named_test_csvs(hparams).items()

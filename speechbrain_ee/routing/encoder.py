@@ -40,6 +40,18 @@ class RoutedEncoder(nn.Module):
         See `load_weights`.
     seed : int
         For the score draws.
+    routed_checkpoint : str, optional
+        Weights *and scores* of an earlier routed run, loaded after
+        routing (e.g. a pruning run's ``model.ckpt``, to fine-tune its
+        weights under its masks).
+    routed_checkpoint_prefix : str
+        Keys of ``routed_checkpoint`` to keep (``0.encoder.`` in a CTC
+        run's ``model.ckpt``).
+    train_weights : bool
+        Fix the masks (the scores stop learning) and train the routed
+        layers' weights under them instead: the spec's optional weight
+        fine-tuning after pruning. The dropped weights get no gradient, so
+        the masks stay exact.
 
     Example
     -------
@@ -58,13 +70,20 @@ class RoutedEncoder(nn.Module):
 
     def __init__(self, encoder, sparsity, mode="finetune",
                  init="weight_rank", checkpoint=None, checkpoint_prefix="",
-                 seed=0):
+                 seed=0, routed_checkpoint=None,
+                 routed_checkpoint_prefix="0.encoder.", train_weights=False):
         super().__init__()
         if checkpoint is not None:
             load_weights(encoder, checkpoint, checkpoint_prefix)
         self.encoder = encoder
         self.routed = route(encoder, sparsity, mode=mode, init=init,
                             seed=seed)
+        if routed_checkpoint is not None:
+            load_weights(encoder, routed_checkpoint, routed_checkpoint_prefix)
+        if train_weights:
+            for layer in routed_layers(encoder).values():
+                layer.scores.requires_grad_(False)
+                layer.weight.requires_grad_(True)
 
     def forward(self, inputs, wav_lens=None):
         """The routed encoder's output."""

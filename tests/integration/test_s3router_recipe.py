@@ -3,6 +3,7 @@ the CTC recipe, on a low-resource subset: it trains and scores, only the
 scores and the CTC head are trained (the teacher's weights are those of
 its checkpoint)."""
 
+import doctest
 import importlib.util
 import json
 
@@ -73,3 +74,54 @@ def test_mask_analysis_tool(routed_run, tmp_path, capsys):
     assert report["bits_finetuned_copy"] == 32 * report["bits_per_task"]
     assert "IoU of removed weights" in capsys.readouterr().out
     assert (tmp_path / "out" / "mask_analysis.png").is_file()
+
+
+def _tool(path, name):
+    """Loads a benchmark or tool script as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_curve_domains_and_pruning(teacher, tiny_corpora, tmp_path,
+                                             capsys):
+    """benchmarks/s3router.py on the tiny corpus: weight against mask
+    fine-tuning at two sparsities, Common Voice masks over the same frozen
+    model, then (a second call that reuses those runs) pruning of the
+    weight-fine-tuned run against one-shot magnitude pruning."""
+    bench = _tool("benchmarks/s3router.py", "s3router_bench")
+    out = tmp_path / "bench"
+    args = ["--teacher-folder", str(teacher), "--sparsities", "0.2", "0.5",
+            "--subset", "0.5", "--epochs", "2", "--domains",
+            "--domain-sparsity", "0.2", "--out", str(out),
+            "--data-folder", str(tiny_corpora["librispeech"]),
+            "--cv-data-folder", str(tiny_corpora["commonvoice"]),
+            *[f"--override={o}" for o in (*TEACHER, *CTC)]]
+    summary = bench.main(args)
+    runs = summary["runs"]
+    assert set(runs) == {"weights", "masks_0.2", "masks_0.5",
+                         "commonvoice_masks"}
+    steps = {run["steps"] for name, run in runs.items()
+             if name != "commonvoice_masks"}
+    assert len(steps) == 1 and steps.pop() > 0  # equal optimiser steps
+    assert summary["storage"]["mask_bits_per_routed_weight"] == 1.0
+    domains = summary["domains"]
+    assert set(domains["WER"]) == {"librispeech", "commonvoice"}
+    assert 0.0 < domains["cosine"] <= 1.0
+    report = capsys.readouterr().out
+    assert "masks, sparsity 0.5" in report and "Domains over one" in report
+    # Pruning: the first call's runs are reused, only the pruning trains.
+    mtime = (out / "runs" / "weights" / "results.json").stat().st_mtime
+    summary = bench.main([*args, "--prune-from",
+                          str(out / "runs" / "weights"),
+                          "--prune-sparsity", "0.6"])
+    assert (out / "runs" / "weights" / "results.json").stat().st_mtime \
+        == mtime
+    pruning = summary["pruning"]
+    assert pruning["sparsity"] == 0.6
+    assert all(0 <= pruning[k] for k in ("omp_WER", "s3router_WER",
+                                         "finetuned_WER"))
+    assert (out / "s3router.png").stat().st_size > 5000
+    assert "one-shot magnitude" in capsys.readouterr().out
+    assert doctest.testmod(bench).failed == 0

@@ -63,3 +63,31 @@ def test_cv_test_set_is_named():
                       "cv_data_folder": "cv", "cv_test_tsv": "test.tsv",
                       "save_folder": "s"})
     assert list(sets) == ["test-clean", "cv-test"]
+
+
+def test_validation_subset_is_a_fixed_share(hparams):
+    from speechbrain_ee.dataio.recipe_data import in_subset
+
+    hparams["valid_subset_share"] = 0.5
+    train, valid, _ = dataio_prepare(hparams, None)
+    kept = [valid[i]["id"] for i in range(len(valid))]
+    assert len(train) == len(SENTENCES)
+    assert kept and len(kept) < len(SENTENCES)
+    assert sorted(kept) == sorted(f"u{i}" for i in range(len(SENTENCES))
+                                  if in_subset(f"u{i}", 0.5))
+
+
+def test_training_corpus_choice_is_checked(tmp_path):
+    from speechbrain_ee.dataio.recipe_data import corpus_csv, prepare_data
+
+    assert corpus_csv("s", "commonvoice", "valid") == "s/cv/dev.csv"
+    with pytest.raises(ValueError, match="train_corpus 'timit'"):
+        corpus_csv("s", "timit", "train")
+    base = {"data_folder": str(tmp_path), "save_folder": str(tmp_path),
+            "train_splits": [], "dev_splits": [], "test_splits": [],
+            "skip_prep": True, "train_csv": str(tmp_path / "train.csv")}
+    with pytest.raises(ValueError, match="expected one of"):
+        prepare_data(dict(base, train_corpus="timit"))
+    with pytest.raises(ValueError, match="needs cv_data_folder"):
+        prepare_data(dict(base, train_corpus="commonvoice",
+                          cv_data_folder=None))

@@ -37,12 +37,30 @@ def teacher_folder(tmp_path_factory=None, _cache={}):
     return _cache["folder"]
 
 
+def finetuned_run(_cache={}):
+    """A run folder with a best checkpoint of ``hubert_teacher_ctc.yaml``'s
+    model (random weights): what the pruning YAML starts from."""
+    if "folder" not in _cache:
+        import tempfile
+
+        from speechbrain.utils.checkpoints import Checkpointer
+
+        folder = Path(tempfile.mkdtemp(prefix="finetuned_"))
+        model = load("CTC/hubert_teacher_ctc.yaml")["model"]
+        Checkpointer(folder / "save", {"model": model}).save_checkpoint(
+            meta={"WER": 50.0})
+        _cache["folder"] = folder
+    return _cache["folder"]
+
+
 def load(name):
     recipe, yaml = name.split("/")
     path = RECIPES / recipe / "hparams" / yaml
     text = path.read_text(encoding="utf-8")
     overrides = {}
-    if "RoutedEncoder" in text:  # loads the teacher's weights when built
+    if "finetuned_run:" in text:  # loads a fine-tuned run when built
+        overrides["finetuned_run"] = str(finetuned_run())
+    elif "RoutedEncoder" in text:  # loads the teacher's weights when built
         overrides["teacher_folder"] = str(teacher_folder())
     return load_hyperpyyaml(text, overrides)
 

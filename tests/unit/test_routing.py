@@ -161,3 +161,94 @@ def test_keep_mask_and_bad_sparsity():
         MaskedLinear(nn.Linear(2, 2), 1.0)
     with pytest.raises(ValueError, match="no linear layer"):
         route(nn.Sequential(nn.ReLU()), 0.1)
+
+
+def _routed(tmp_path, **kwargs):
+    """A RoutedEncoder over the tiny encoder (its weights saved first, as
+    a pretrained checkpoint)."""
+    from speechbrain_ee.routing.encoder import RoutedEncoder
+
+    source = tiny_encoder()
+    torch.save(source.state_dict(), tmp_path / "pretrained.ckpt")
+    torch.manual_seed(5)
+    fresh = SSLEncoder(build_hubert(**TINY), freeze_cnn=False)
+    return RoutedEncoder(fresh, checkpoint=str(tmp_path / "pretrained.ckpt"),
+                         **kwargs).eval()
+
+
+def test_weight_fine_tuning_under_fixed_masks(tmp_path):
+    """The optional second pruning stage: a routed run's weights and
+    scores reloaded, the scores frozen, the weights trained; the dropped
+    weights get no gradient, so the mask stays exact."""
+    first = _routed(tmp_path, sparsity=0.5, mode="prune", init="weight")
+    with torch.no_grad():
+        for layer in routed_layers(first).values():
+            layer.scores.normal_()  # "learned" scores
+    torch.save(nn.ModuleList([first]).state_dict(), tmp_path / "model.ckpt")
+    second = _routed(tmp_path, sparsity=0.5, mode="prune", init="weight",
+                     routed_checkpoint=str(tmp_path / "model.ckpt"),
+                     routed_checkpoint_prefix="0.encoder.",
+                     train_weights=True)
+    x, lens = wavs()
+    with torch.no_grad():
+        assert torch.allclose(second(x, lens), first(x, lens), atol=1e-6)
+    trainable = [n for n, p in second.named_parameters() if p.requires_grad]
+    assert trainable and all(n.endswith(".weight") for n in trainable)
+    assert len(trainable) == len(routed_layers(second))
+    second.train()
+    second(x, lens).pow(2).mean().backward()
+    for layer in routed_layers(second).values():
+        assert layer.scores.grad is None
+        dropped = layer.mask() == 0
+        assert layer.weight.grad[dropped].abs().max() == 0
+        assert layer.weight.grad[~dropped].abs().max() > 0
+
+
+def test_task_router_switches_masks_and_heads(tmp_path):
+    from speechbrain_ee.routing.tasks import TaskRouter, current_task
+
+    encoder = _routed(tmp_path, sparsity=0.3)
+    router = TaskRouter(encoder)
+    masks_a, fingerprint = current_task(encoder)
+    router.add_task("a", masks_a, nn.Linear(32, 5), fingerprint)
+    with torch.no_grad():
+        for layer in routed_layers(encoder).values():
+            layer.scores.normal_()
+    router.add_task("b", *current_task(encoder)[:1], nn.Linear(32, 7))
+    x, lens = wavs()
+    with torch.no_grad():
+        router.use("a")
+        out_a = router(x, lens)
+        router.use("b")
+        assert router(x, lens).shape[-1] == 7
+        router.use("a")
+        assert torch.equal(router(x, lens), out_a)
+    bits = router.task_bits("a")
+    assert bits["mask_bits_per_routed_weight"] == 1.0
+    assert bits["copy_bits"] == 32 * (bits["routed_weights"] + 32 * 5 + 5)
+    # Saved tasks reload into a router over the same frozen weights.
+    router.save_tasks(tmp_path / "tasks.pt")
+    again = TaskRouter(_routed(tmp_path, sparsity=0.3))
+    again.load_tasks(tmp_path / "tasks.pt",
+                     lambda name: nn.Linear(32, 5 if name == "a" else 7))
+    again.eval().use("a")
+    with torch.no_grad():
+        assert torch.allclose(again(x, lens), out_a, atol=1e-6)
+    with pytest.raises(KeyError, match="unknown task 'c'"):
+        router.use("c")
+
+
+def test_task_router_refuses_masks_of_other_weights(tmp_path):
+    from speechbrain_ee.routing.tasks import TaskRouter, current_task
+
+    router = TaskRouter(_routed(tmp_path, sparsity=0.3))
+    other = tiny_encoder()
+    with torch.no_grad():
+        other.model.encoder.layers[0].feed_forward.output_dense.weight.add_(1)
+    route(other, 0.3)
+    with pytest.raises(ValueError, match="other frozen weights"):
+        router.add_task("x", *current_task(other), nn.Linear(32, 5))
+    bigger = SSLEncoder(build_hubert(**dict(TINY, intermediate_size=128)))
+    route(bigger, 0.3)
+    with pytest.raises(ValueError, match="right shape"):
+        router.add_task("y", pack_masks(bigger), nn.Linear(32, 5))

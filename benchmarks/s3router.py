@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""S3-Router on the built-in corpus, in one run (spec ``s3_router.md``;
+issue targets: on a low-resource subset, mask fine-tuning at 10% sparsity
+reaches weight fine-tuning's WER or better, over the whole sparsity curve;
+an extra task costs at most 1 bit per routed weight against 32 for a
+fine-tuned copy).
+
+1. **Curve**: from the same pretrained model (the built-in teacher), the
+   CTC recipe trains weight fine-tuning (``hubert_teacher_ctc.yaml``) and
+   mask fine-tuning at each sparsity (``s3router_ctc.yaml``), all on the
+   same low-resource subset for the same number of epochs (so the same
+   optimiser steps); each run scores itself on test-clean.
+2. **Storage**: what one more task adds to the shared frozen model (the
+   packed masks, the CTC head) against a fine-tuned copy.
+3. **Domains** (``--domains``): a second mask set and head learned on the
+   Common Voice layout's training clips (``--train_corpus commonvoice``)
+   over the same frozen weights; one `TaskRouter` switches between the two
+   domains' masks and heads and scores both test sets under each (the
+   multilingual / multitask use), with the masks' similarity.
+4. **Pruning** (``--prune-from RUN``, a weight-fine-tuned run): masks
+   learned at ``--prune-sparsity`` on every block linear
+   (``s3router_prune_ctc.yaml``) against one-shot magnitude pruning (OMP)
+   of the same model at the same sparsity.
+
+The training runs go to ``--out``/runs/<name> (run ``--jobs`` at a time,
+their threads split); a run with a ``results.json`` is reused, so an
+interrupted benchmark resumes. Writes ``summary.json`` and
+``s3router.png`` to ``--out``.
+
+Example::
+
+    python benchmarks/s3router.py --teacher-folder results/hubert_teacher/1986 \
+        --sparsities 0.05 0.1 0.3 0.5 0.7 --epochs 8 --domains \
+        --prune-from results/hubert_teacher_ctc/1234
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from speechbrain_ee.decoding.tradeoff import word_errors
+from speechbrain_ee.inference.experiment import (
+    csv_batches,
+    greedy_decoder,
+    load_experiment,
+    test_sets,
+)
+from speechbrain_ee.routing.masks import mask_similarity, route
+from speechbrain_ee.routing.tasks import TaskRouter, current_task
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CTC_RECIPE = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR" / "CTC"
+WEIGHTS = "weights"  # the weight fine-tuning run's name
+
+
+def parse_args(argv):
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--teacher-folder", required=True,
+                        help="the pretrained model's run "
+                        "(recipes/LibriSpeech/distill/pretrain_teacher.py)")
+    parser.add_argument("--sparsities", type=float, nargs="+",
+                        default=[0.05, 0.1, 0.3, 0.5, 0.7])
+    parser.add_argument("--subset", type=float, default=0.1,
+                        help="share of the training utterances (low "
+                        "resource)")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--domains", action="store_true",
+                        help="also learn Common Voice masks and switch")
+    parser.add_argument("--domain-sparsity", type=float, default=0.1)
+    parser.add_argument("--prune-from", default=None,
+                        help="a weight-fine-tuned run (hubert_teacher_ctc) "
+                        "to prune")
+    parser.add_argument("--prune-sparsity", type=float, default=0.7)
+    parser.add_argument("--data-folder", default="corpora/mini-librispeech")
+    parser.add_argument("--cv-data-folder",
+                        default="corpora/mini-commonvoice")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="training runs at a time")
+    parser.add_argument("--override", action="append", default=[],
+                        help="a recipe override for every run, e.g. "
+                        "--override=--lr_adam=0.002 (repeatable)")
+    parser.add_argument("--utterances", type=int, default=None,
+                        help="score the domains and OMP on the first N "
+                        "test utterances (default: all)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="results/s3router_benchmark")
+    return parser.parse_args(argv)
+
+
+def mask_name(sparsity):
+    """Run name of mask fine-tuning at ``sparsity``.
+
+    Example
+    -------
+    >>> mask_name(0.1)
+    'masks_0.1'
+    """
+    return f"masks_{sparsity:g}"
+
+
+def plan_runs(args):
+    """Run name -> ``(YAML, overrides)`` of every training run needed.
+
+    Example
+    -------
+    >>> args = parse_args(["--teacher-folder", "t", "--sparsities", "0.1",
+    ...                    "--domains", "--prune-from", "ft"])
+    >>> sorted(plan_runs(args))
+    ['commonvoice_masks', 'masks_0.1', 'prune_0.7', 'weights']
+    """
+    common = [f"--data_folder={args.data_folder}",
+              f"--number_of_epochs={args.epochs}", f"--device={args.device}",
+              "--max_train_minutes=null", *args.override]
+    low = [f"--train_subset_share={args.subset}",
+           f"--teacher_folder={args.teacher_folder}"]
+    in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
+    runs = {WEIGHTS: ("hubert_teacher_ctc.yaml", in_domain)}
+    for sparsity in args.sparsities:
+        runs[mask_name(sparsity)] = ("s3router_ctc.yaml",
+                                     [*in_domain, f"--sparsity={sparsity}"])
+    if args.domains:
+        if mask_name(args.domain_sparsity) not in runs:
+            runs[mask_name(args.domain_sparsity)] = (
+                "s3router_ctc.yaml",
+                [*in_domain, f"--sparsity={args.domain_sparsity}"])
+        runs["commonvoice_masks"] = ("s3router_ctc.yaml", [
+            *common, f"--teacher_folder={args.teacher_folder}",
+            f"--cv_data_folder={args.cv_data_folder}",
+            "--train_corpus=commonvoice", "--train_subset_share=null",
+            f"--sparsity={args.domain_sparsity}"])
+    if args.prune_from:
+        runs[f"prune_{args.prune_sparsity:g}"] = ("s3router_prune_ctc.yaml", [
+            *common, f"--train_subset_share={args.subset}",
+            f"--cv_data_folder={args.cv_data_folder}",
+            f"--finetuned_run={args.prune_from}",
+            f"--sparsity={args.prune_sparsity}"])
+    return runs
+
+
+def train_runs(runs, out, jobs):
+    """Trains the runs without a ``results.json`` (``jobs`` at a time, the
+    CPU threads split between them).
+
+    Returns
+    -------
+    dict
+        Run name -> its output folder.
+    """
+    folders = {name: out / "runs" / name for name in runs}
+    todo = [n for n in runs if not (folders[n] / "results.json").is_file()]
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    running = {}
+    while todo or running:
+        while todo and len(running) < jobs:
+            name = todo.pop(0)
+            yaml, overrides = runs[name]
+            folders[name].mkdir(parents=True, exist_ok=True)
+            log = open(out / "runs" / f"{name}.log", "w", encoding="utf-8")
+            cmd = [sys.executable, str(CTC_RECIPE / "train.py"),
+                   str(CTC_RECIPE / "hparams" / yaml),
+                   f"--output_folder={folders[name]}", *overrides]
+            print(f"[{time.strftime('%H:%M')}] training {name}: "
+                  f"{' '.join(cmd[1:])}", flush=True)
+            running[name] = (subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log)
+        time.sleep(2)
+        for name, (proc, log) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            log.close()
+            del running[name]
+            if proc.returncode != 0:
+                for other, _ in running.values():
+                    other.kill()
+                raise RuntimeError(
+                    f"training run {name} failed (exit {proc.returncode}); "
+                    f"see {log.name}.")
+    return folders
+
+
+def run_results(folder):
+    """A finished run's test WERs and its optimiser steps."""
+    with open(folder / "results.json", encoding="utf-8") as f:
+        results = json.load(f)
+    steps = None
+    log = folder / "train_log.txt"
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if line.startswith("epoch:") and "steps:" in line:
+                steps = int(line.split("steps:")[1].split()[0].rstrip(","))
+    return {"WER": results["test-clean"]["WER"],
+            "beam_WER": results["test-clean"].get("beam_WER"),
+            "cv_WER": results.get("cv-test", {}).get("WER"),
+            "steps": steps}
+
+
+@torch.no_grad()
+def greedy_wer(call, batches, decode):
+    """Greedy WER (%) of ``call(wavs, wav_lens) -> log-probabilities``."""
+    errors = words = 0
+    for _, wavs, wav_lens, refs in batches:
+        hyps = decode(call(wavs, wav_lens), wav_lens)
+        errors += sum(word_errors(h, r) for h, r in zip(hyps, refs))
+        words += sum(len(r) for r in refs)
+    return 100.0 * errors / max(words, 1)
+
+
+def waveform_batches(hparams, name, limit, device):
+    """A run's test set ``name`` as waveform batches (batch 8)."""
+    return list(csv_batches(test_sets(hparams)[name], hparams, 8, device,
+                            features=False, limit=limit))
+
+
+def head_call(hparams, encoder):
+    """``call(wavs, wav_lens)``: ``encoder`` then the run's CTC head."""
+    head = hparams["ctc_lin"].eval()
+
+    def call(wavs, wav_lens):
+        return hparams["log_softmax"](head(encoder(wavs, wav_lens)))
+
+    return call
+
+
+def domains(folders, args):
+    """Both domains' masks over one frozen model: WER of each test set
+    under each domain's masks and head, and the masks' similarity."""
+    loaded = {}
+    for domain, run in (("librispeech", mask_name(args.domain_sparsity)),
+                        ("commonvoice", "commonvoice_masks")):
+        hparams, tokenizer = load_experiment(str(folders[run]),
+                                             model_key="encoder")
+        loaded[domain] = (hparams, tokenizer)
+    base = loaded["librispeech"][0]
+    encoder = base["encoder"].to(args.device).eval()
+    router = TaskRouter(encoder)
+    for domain, (hparams, _) in loaded.items():
+        masks, fingerprint = current_task(hparams["encoder"])
+        router.add_task(domain, masks, hparams["ctc_lin"].to(args.device),
+                        fingerprint)
+    tests = {"test-clean": waveform_batches(base, "test-clean",
+                                            args.utterances, args.device),
+             "cv-test": waveform_batches(base, "cv-test", args.utterances,
+                                         args.device)}
+    wer = {}
+    for domain, (hparams, tokenizer) in loaded.items():
+        router.use(domain)
+        decode = greedy_decoder(tokenizer, hparams["blank_index"])
+        wer[domain] = {name: greedy_wer(router, batches, decode)
+                       for name, batches in tests.items()}
+    similarity = mask_similarity(router.masks["librispeech"],
+                                 router.masks["commonvoice"])
+    return {"WER": wer, "cosine": similarity["cosine"],
+            "iou_removed": similarity["iou_removed"],
+            "task": router.task_bits("commonvoice")}
+
+
+def one_shot_pruning(args):
+    """WER of the weight-fine-tuned run after one-shot magnitude pruning
+    of every block linear at ``--prune-sparsity`` (no training)."""
+    hparams, tokenizer = load_experiment(args.prune_from, model_key="encoder")
+    encoder = hparams["encoder"].to(args.device).eval()
+    batches = waveform_batches(hparams, "test-clean", args.utterances,
+                               args.device)
+    decode = greedy_decoder(tokenizer, hparams["blank_index"])
+    dense = greedy_wer(head_call(hparams, encoder), batches, decode)
+    route(encoder, args.prune_sparsity, mode="prune", init="weight")
+    encoder.to(args.device)
+    pruned = greedy_wer(head_call(hparams, encoder), batches, decode)
+    return {"finetuned_WER": dense, "omp_WER": pruned}
+
+
+def plot(summary, path):
+    """WER against sparsity, weight fine-tuning as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = summary["curve"]
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.plot(curve["sparsity"], curve["WER"], "o-",
+            label="mask fine-tuning (S3-Router)")
+    ax.axhline(summary["runs"][WEIGHTS]["WER"], color="#a33", ls="--",
+               label="weight fine-tuning")
+    ax.set_xlabel("sparsity (share of routed weights dropped)")
+    ax.set_ylabel("test-clean WER (%)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def summarise(args, folders):
+    """Everything the benchmark reports, from the finished runs."""
+    runs = {name: run_results(folder) for name, folder in folders.items()}
+    points = sorted(args.sparsities)
+    summary = {
+        "subset": args.subset, "epochs": args.epochs, "runs": runs,
+        "curve": {"sparsity": points,
+                  "WER": [runs[mask_name(s)]["WER"] for s in points]},
+    }
+    hparams, _ = load_experiment(str(folders[mask_name(points[0])]),
+                                 model_key="encoder")
+    router = TaskRouter(hparams["encoder"])
+    router.add_task("librispeech", *current_task(hparams["encoder"])[:1],
+                    hparams["ctc_lin"])
+    summary["storage"] = router.task_bits("librispeech")
+    if args.domains:
+        summary["domains"] = domains(folders, args)
+    if args.prune_from:
+        summary["pruning"] = dict(
+            one_shot_pruning(args),
+            s3router_WER=runs[f"prune_{args.prune_sparsity:g}"]["WER"],
+            sparsity=args.prune_sparsity)
+    return summary
+
+
+def format_report(summary):
+    """The printed tables."""
+    runs = summary["runs"]
+    weights = runs[WEIGHTS]
+    lines = [
+        f"Low resource: {summary['subset']:.0%} of the training utterances, "
+        f"{summary['epochs']} epochs each ({weights['steps']} optimiser "
+        "steps); greedy / beam WER on test-clean, greedy on cv-test.",
+        f"{'model':<26} {'steps':>6} {'WER':>7} {'beam':>7} {'cv WER':>7}",
+    ]
+    names = [WEIGHTS] + [mask_name(s) for s in summary["curve"]["sparsity"]]
+    for name in names:
+        row = runs[name]
+        label = ("weight fine-tuning" if name == WEIGHTS else
+                 f"masks, sparsity {name.split('_')[1]}")
+        lines.append(
+            f"{label:<26} {row['steps'] or 0:>6} {row['WER']:>7.2f} "
+            f"{row['beam_WER'] or float('nan'):>7.2f} "
+            f"{row['cv_WER'] or float('nan'):>7.2f}")
+    best = min(summary["curve"]["WER"])
+    lines.append(f"best mask fine-tuning {best:.2f} vs weight fine-tuning "
+                 f"{weights['WER']:.2f} ({best - weights['WER']:+.2f})")
+    s = summary["storage"]
+    lines.append(
+        f"One more task: {s['mask_bits_per_routed_weight']:.3f} bits per "
+        f"routed weight ({s['mask_bits'] / 8e6:.3f} MB of masks for "
+        f"{s['routed_weights'] / 1e6:.2f}M routed weights, plus a "
+        f"{s['head_bits'] / 8e6:.3f} MB head) against 32 bits "
+        f"({s['copy_bits'] / 8e6:.2f} MB for a fine-tuned copy)")
+    if "domains" in summary:
+        d = summary["domains"]
+        lines.append("Domains over one frozen model (greedy WER; rows: "
+                     "masks and head used):")
+        for domain, wers in d["WER"].items():
+            lines.append(f"  {domain:<12} " + "  ".join(
+                f"{name} {wer:6.2f}" for name, wer in wers.items()))
+        lines.append(f"  mask similarity: cosine {d['cosine']:.4f}, IoU of "
+                     f"removed weights {d['iou_removed']:.4f}")
+    if "pruning" in summary:
+        p = summary["pruning"]
+        lines.append(
+            f"Pruning at sparsity {p['sparsity']:g} (every block linear): "
+            f"S3-Router {p['s3router_WER']:.2f}, one-shot magnitude "
+            f"{p['omp_WER']:.2f}, unpruned fine-tuned model "
+            f"{p['finetuned_WER']:.2f} (greedy test-clean WER)")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Trains what is missing, scores, prints; returns the summary."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    teacher = Path(args.teacher_folder) / "teacher.ckpt"
+    if not teacher.is_file():
+        raise FileNotFoundError(
+            f"{teacher} not found: pretrain the teacher first "
+            "(recipes/LibriSpeech/distill/pretrain_teacher.py).")
+    out = Path(args.out)
+    folders = train_runs(plan_runs(args), out, args.jobs)
+    summary = summarise(args, folders)
+    print(format_report(summary))
+    with open(out / "summary.json", "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    plot(summary, out / "s3router.png")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
