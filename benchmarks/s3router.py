@@ -24,7 +24,10 @@ fine-tuned copy).
 
 The training runs go to ``--out``/runs/<name> (run ``--jobs`` at a time,
 their threads split); a run with a ``results.json`` is reused, so an
-interrupted benchmark resumes. Writes ``summary.json`` and
+interrupted benchmark resumes. Every run keeps the teacher's CNN frozen, so
+by default they share its per-utterance outputs (``--out``/cnn_cache,
+`speechbrain_ee.distill.feature_cache`) and train without waveform
+augmentation; ``--no-cnn-cache`` recomputes the CNN and augments. Writes ``summary.json`` and
 ``s3router.png`` to ``--out``.
 
 Example::
@@ -49,7 +52,7 @@ from speechbrain_ee.inference.experiment import (
     csv_batches,
     greedy_decoder,
     load_experiment,
-    test_sets,
+    test_sets as run_test_sets,
 )
 from speechbrain_ee.routing.masks import mask_similarity, route
 from speechbrain_ee.routing.tasks import TaskRouter, current_task
@@ -89,6 +92,9 @@ def parse_args(argv):
     parser.add_argument("--utterances", type=int, default=None,
                         help="score the domains and OMP on the first N "
                         "test utterances (default: all)")
+    parser.add_argument("--no-cnn-cache", action="store_true",
+                        help="recompute the frozen CNN every epoch (and "
+                        "keep the recipes' waveform augmentation)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/s3router_benchmark")
     return parser.parse_args(argv)
@@ -117,7 +123,11 @@ def plan_runs(args):
     """
     common = [f"--data_folder={args.data_folder}",
               f"--number_of_epochs={args.epochs}", f"--device={args.device}",
-              "--max_train_minutes=null", *args.override]
+              "--max_train_minutes=null"]
+    if not args.no_cnn_cache:  # every run shares the frozen CNN's outputs
+        common += [f"--cnn_cache={Path(args.out) / 'cnn_cache'}",
+                   "--wav_augment_prob=0.0"]
+    common += args.override
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
@@ -215,7 +225,7 @@ def greedy_wer(call, batches, decode):
 
 def waveform_batches(hparams, name, limit, device):
     """A run's test set ``name`` as waveform batches (batch 8)."""
-    return list(csv_batches(test_sets(hparams)[name], hparams, 8, device,
+    return list(csv_batches(run_test_sets(hparams)[name], hparams, 8, device,
                             features=False, limit=limit))
 
 

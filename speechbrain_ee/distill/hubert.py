@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbrain_ee.distill.feature_cache import make_cnn_cache
+
 
 def hubert_config(**kwargs):
     """A ``transformers.HubertConfig``; ``conv_dim`` (one int) sets every
@@ -107,7 +109,7 @@ def relative_frame_mask(wav_lens, num_frames):
     return lengths_to_mask(lengths, num_frames)
 
 
-def waveform_features(model, wavs, wav_lens):
+def waveform_features(model, wavs, wav_lens, cache=None):
     """The waveform CNN and the feature projection of a HuBERT/wav2vec2
     model.
 
@@ -119,6 +121,9 @@ def waveform_features(model, wavs, wav_lens):
         ``[batch, samples]``.
     wav_lens : torch.Tensor
         Relative lengths.
+    cache : FrozenFeatureCache, optional
+        Takes the (frozen) CNN's outputs from there
+        (`speechbrain_ee.distill.feature_cache`).
 
     Returns
     -------
@@ -127,7 +132,12 @@ def waveform_features(model, wavs, wav_lens):
     frame_mask : torch.Tensor
         ``[batch, frames]`` True on real frames.
     """
-    extracted = model.feature_extractor(wavs).transpose(1, 2)
+    if cache is None:
+        extracted = model.feature_extractor(wavs)
+    else:
+        extracted = cache(model.feature_extractor, wavs, wav_lens,
+                          model.feature_extractor)
+    extracted = extracted.transpose(1, 2)
     samples = torch.round(wav_lens * wavs.shape[1]).long()
     frames = model._get_feat_extract_output_lengths(samples).long()
     frame_mask = lengths_to_mask(frames.clamp(1, extracted.shape[1]),
@@ -285,6 +295,11 @@ class SSLEncoder(nn.Module):
         Kept only so that a teacher checkpoint loads without warnings.
     freeze_cnn : bool
         Keep the waveform CNN fixed (usual when fine-tuning).
+    cnn_cache : str or bool, optional
+        With the CNN frozen, compute each utterance's CNN output once
+        (`FrozenFeatureCache`): ``True`` in memory, a folder path also on
+        disk, shared by runs over the same CNN. Use it without waveform
+        augmentation.
 
     Example
     -------
@@ -296,7 +311,8 @@ class SSLEncoder(nn.Module):
     torch.Size([2, 49, 32])
     """
 
-    def __init__(self, model, codeword_head=None, freeze_cnn=True):
+    def __init__(self, model, codeword_head=None, freeze_cnn=True,
+                 cnn_cache=None):
         super().__init__()
         self.model = model
         self.codeword_head = codeword_head
@@ -304,12 +320,15 @@ class SSLEncoder(nn.Module):
             codeword_head.requires_grad_(False)
         if freeze_cnn:
             model.feature_extractor.requires_grad_(False)
+        self.cnn_cache = make_cnn_cache(cnn_cache, freeze_cnn,
+                                        "SSLEncoder (freeze_cnn)")
 
     def forward(self, wavs, wav_lens=None):
         """Last hidden state ``[batch, frames, hidden]``."""
         if wav_lens is None:
             wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
-        features, frame_mask = waveform_features(self.model, wavs, wav_lens)
+        features, frame_mask = waveform_features(self.model, wavs, wav_lens,
+                                                 self.cnn_cache)
         return encoder_hidden_states(self.model.encoder, features,
                                      frame_mask)[-1]
 

@@ -29,6 +29,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
+from speechbrain_ee.distill.feature_cache import make_cnn_cache
 from speechbrain_ee.distill.hubert import (
     build_hubert,
     encoder_hidden_states,
@@ -49,6 +50,9 @@ class WaveformFrontEnd(nn.Module):
     grad_scale : float
         Multiplies the CNN's gradient (DistilHuBERT: 0.1); ``0`` freezes
         the CNN (no gradient, no weight decay).
+    cnn_cache : str or bool, optional
+        With the CNN frozen (``grad_scale=0``), compute each utterance's
+        CNN output once (see `SSLEncoder`).
 
     Example
     -------
@@ -61,7 +65,7 @@ class WaveformFrontEnd(nn.Module):
     (torch.Size([2, 49, 32]), [49, 24])
     """
 
-    def __init__(self, model, grad_scale=0.1):
+    def __init__(self, model, grad_scale=0.1, cnn_cache=None):
         super().__init__()
         self.feature_extractor = model.feature_extractor
         self.feature_projection = model.feature_projection
@@ -70,10 +74,13 @@ class WaveformFrontEnd(nn.Module):
         self.grad_scale = grad_scale
         if grad_scale == 0:
             self.feature_extractor.requires_grad_(False)
+        self.cnn_cache = make_cnn_cache(cnn_cache, grad_scale == 0,
+                                        "WaveformFrontEnd (grad_scale 0)")
 
     def forward(self, wavs, wav_lens):
         """``[batch, samples]`` -> (``[batch, frames, D]``, frame mask)."""
-        features, frame_mask = waveform_features(self, wavs, wav_lens)
+        features, frame_mask = waveform_features(self, wavs, wav_lens,
+                                                 self.cnn_cache)
         return scale_grad(features, self.grad_scale), frame_mask
 
 

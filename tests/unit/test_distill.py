@@ -230,3 +230,39 @@ def test_a_few_distillation_steps_lower_the_loss():
 
     losses = [step() for _ in range(30)]
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_cnn_cache_is_exact_and_shared_through_its_folder(tmp_path):
+    """With the CNN frozen, the cached encoder equals the uncached one at
+    batch 1, gives a padded utterance its batch-1 output (group norm
+    included), and a second encoder over the same CNN reads the folder."""
+    from speechbrain_ee.distill.hubert import SSLEncoder
+
+    def encoder(cache):
+        torch.manual_seed(0)
+        return SSLEncoder(build_hubert(**TINY), cnn_cache=cache).eval()
+
+    plain, cached = encoder(None), encoder(str(tmp_path))
+    short, long = torch.randn(1, 8000), torch.randn(1, 16000)
+    batch = torch.cat([torch.cat([short, torch.zeros(1, 8000)], 1), long])
+    lens = torch.tensor([0.5, 1.0])
+    with torch.no_grad():
+        alone = plain(short, torch.ones(1))
+        assert torch.allclose(cached(short, torch.ones(1)), alone, atol=1e-6)
+        out = cached(batch, lens)
+        frames = alone.shape[1]
+        assert torch.allclose(out[0, :frames], alone[0], atol=1e-5)
+        assert torch.allclose(out[1], plain(long, torch.ones(1))[0],
+                              atol=1e-5)
+        assert cached.cnn_cache.misses == 2 and cached.cnn_cache.hits == 1
+        reader = encoder(str(tmp_path))
+        assert torch.allclose(reader(batch, lens), out, atol=1e-6)
+        assert reader.cnn_cache.misses == 0
+    # Other CNN weights: another subfolder, nothing read.
+    other = encoder(str(tmp_path))
+    with torch.no_grad():
+        other.model.feature_extractor.conv_layers[0].conv.weight.add_(0.1)
+        other(batch, lens)
+    assert other.cnn_cache.misses == 2
+    with pytest.raises(ValueError, match="frozen CNN"):
+        SSLEncoder(build_hubert(**TINY), freeze_cnn=False, cnn_cache=True)
