@@ -15,9 +15,9 @@ the runs' own test results (``results.json``).
 Example::
 
     python benchmarks/distill.py \
-        --teacher results/hubert_teacher_ctc/1986 \
-        --student results/distilled_student_ctc/1986 \
-        --student-fbank results/distilled_student_fbank_ctc/1986
+        --teacher results/hubert_teacher_ctc/1234 \
+        --student results/distilled_student_ctc/1234 \
+        --student-fbank results/distilled_student_fbank_ctc/1234
 
 Writes ``summary.json`` and ``distill.png`` to ``--out``.
 """
@@ -29,6 +29,7 @@ import sys
 
 import torch
 
+from speechbrain_ee.distill.feature_cache import without_caches
 from speechbrain_ee.inference.experiment import (
     csv_batches,
     load_experiment,
@@ -63,7 +64,8 @@ def parse_args(argv):
 def model_call(hparams):
     """``call(wavs, wav_lens) -> CTC log-probabilities`` of a run's whole
     model, from the waveform."""
-    encoder, ctc_lin = hparams["encoder"].eval(), hparams["ctc_lin"].eval()
+    encoder = without_caches(hparams["encoder"]).eval()  # time the CNN
+    ctc_lin = hparams["ctc_lin"].eval()
     normalize = hparams["normalize"].eval()
 
     def call(wavs, wav_lens):

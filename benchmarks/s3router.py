@@ -74,6 +74,8 @@ def parse_args(argv):
                         help="share of the training utterances (low "
                         "resource)")
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--valid-share", type=float, default=0.25,
+                        help="validate each run on this share of dev")
     parser.add_argument("--domains", action="store_true",
                         help="also learn Common Voice masks and switch")
     parser.add_argument("--domain-sparsity", type=float, default=0.1)
@@ -123,7 +125,8 @@ def plan_runs(args):
     """
     common = [f"--data_folder={args.data_folder}",
               f"--number_of_epochs={args.epochs}", f"--device={args.device}",
-              "--max_train_minutes=null"]
+              "--max_train_minutes=null",
+              f"--valid_subset_share={args.valid_share}"]
     if not args.no_cnn_cache:  # every run shares the frozen CNN's outputs
         common += [f"--cnn_cache={Path(args.out) / 'cnn_cache'}",
                    "--wav_augment_prob=0.0"]

@@ -164,3 +164,22 @@ def make_cnn_cache(cnn_cache, frozen, owner):
         raise ValueError(f"{owner}: cnn_cache needs a frozen CNN (a trained "
                          "CNN's outputs change).")
     return FrozenFeatureCache(None if cnn_cache is True else str(cnn_cache))
+
+
+def without_caches(module):
+    """Turns off every frozen-CNN cache in ``module`` (e.g. before timing a
+    run's model: a cache would skip the CNN).
+
+    Example
+    -------
+    >>> from speechbrain_ee.distill.hubert import SSLEncoder, build_hubert
+    >>> enc = SSLEncoder(build_hubert(
+    ...     hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+    ...     intermediate_size=64, conv_dim=16), cnn_cache=True)
+    >>> without_caches(enc).cnn_cache is None
+    True
+    """
+    for sub in module.modules():
+        if getattr(sub, "cnn_cache", None) is not None:
+            sub.cnn_cache = None
+    return module

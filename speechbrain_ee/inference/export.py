@@ -160,6 +160,19 @@ def _reachable(node, seen):
             _reachable(value, seen)
 
 
+def _no_feature_cache(node, seen=None):
+    """Sets every ``cnn_cache`` to null: a training run's cache folder is
+    no part of an exported model."""
+    seen = set() if seen is None else seen
+    if id(node) in seen or not isinstance(node, (dict, list)):
+        return
+    seen.add(id(node))
+    if isinstance(node, dict) and node.get("cnn_cache"):
+        node["cnn_cache"] = None
+    for value in node.values() if isinstance(node, dict) else node:
+        _no_feature_cache(value, seen)
+
+
 def _strip_comments(node, seen=None):
     """Drops the run's comments (they would land in odd places)."""
     seen = set() if seen is None else seen
@@ -203,6 +216,7 @@ def model_yaml(hparams, kind):
                             and id(value) in seen):
             kept[key] = value
     _strip_comments(kept)
+    _no_feature_cache(kept)
     buf = io.StringIO()
     YAML().dump(kept, buf)
     lines = []

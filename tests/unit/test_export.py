@@ -119,3 +119,12 @@ def test_read_manifest_errors(tmp_path):
     (tmp_path / "model.ckpt").write_text("x")
     assert set(read_manifest(tmp_path)["files"]) == {"model.ckpt",
                                                      "export.json"}
+
+
+def test_model_yaml_drops_a_training_feature_cache():
+    run = RUN_YAML.replace(
+        "encoder: &id002 !new:torch.nn.Linear\n",
+        "encoder: &id002 !new:torch.nn.Linear\n  cnn_cache: results/cache\n")
+    assert "cnn_cache: results/cache" in run
+    text = model_yaml(load_rt(run), "ctc")
+    assert "cnn_cache:" in text and "results/cache" not in text
