@@ -132,8 +132,13 @@ def waveform_features(model, wavs, wav_lens, cache=None):
     frame_mask : torch.Tensor
         ``[batch, frames]`` True on real frames.
     """
+    cnn = model.feature_extractor
     if cache is None:
-        extracted = model.feature_extractor(wavs)
+        # A frozen CNN gets no graph (transformers' CNN would otherwise ask
+        # for the waveform's gradient and backpropagate through it).
+        trained = any(p.requires_grad for p in cnn.parameters())
+        with torch.set_grad_enabled(torch.is_grad_enabled() and trained):
+            extracted = cnn(wavs)
     else:
         extracted = cache(model.feature_extractor, wavs, wav_lens,
                           model.feature_extractor)
