@@ -94,6 +94,10 @@ def parse_args(argv):
     parser.add_argument("--utterances", type=int, default=None,
                         help="score the domains and OMP on the first N "
                         "test utterances (default: all)")
+    parser.add_argument("--cnn-cache", default=None,
+                        help="the runs' shared frozen-CNN feature folder "
+                        "(default: --out/cnn_cache; another run's over the "
+                        "same teacher CNN is reused)")
     parser.add_argument("--no-cnn-cache", action="store_true",
                         help="recompute the frozen CNN every epoch (and "
                         "keep the recipes' waveform augmentation)")
@@ -128,7 +132,8 @@ def plan_runs(args):
               "--max_train_minutes=null",
               f"--valid_subset_share={args.valid_share}"]
     if not args.no_cnn_cache:  # every run shares the frozen CNN's outputs
-        common += [f"--cnn_cache={Path(args.out) / 'cnn_cache'}",
+        cache = args.cnn_cache or Path(args.out) / "cnn_cache"
+        common += [f"--cnn_cache={cache}",
                    "--wav_augment_prob=0.0"]
     common += args.override
     low = [f"--train_subset_share={args.subset}",
