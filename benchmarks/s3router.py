@@ -20,7 +20,9 @@ fine-tuned copy).
 4. **Pruning** (``--prune-from RUN``, a weight-fine-tuned run): masks
    learned at ``--prune-sparsity`` on every block linear
    (``s3router_prune_ctc.yaml``) against one-shot magnitude pruning (OMP)
-   of the same model at the same sparsity.
+   of the same model at the same sparsity; with
+   ``--prune-weight-epochs N``, then the weights fine-tuned under the
+   fixed masks.
 
 The training runs go to ``--out``/runs/<name> (run ``--jobs`` at a time,
 their threads split); a run with a ``results.json`` is reused, so an
@@ -83,6 +85,9 @@ def parse_args(argv):
                         help="a weight-fine-tuned run (hubert_teacher_ctc) "
                         "to prune")
     parser.add_argument("--prune-sparsity", type=float, default=0.7)
+    parser.add_argument("--prune-weight-epochs", type=int, default=0,
+                        help="then fine-tune the pruned model's weights "
+                        "under its fixed masks for this many epochs")
     parser.add_argument("--data-folder", default="corpora/mini-librispeech")
     parser.add_argument("--cv-data-folder",
                         default="corpora/mini-commonvoice")
@@ -154,12 +159,36 @@ def plan_runs(args):
             "--train_corpus=commonvoice", "--train_subset_share=null",
             f"--sparsity={args.domain_sparsity}"])
     if args.prune_from:
-        runs[f"prune_{args.prune_sparsity:g}"] = ("s3router_prune_ctc.yaml", [
-            *common, f"--train_subset_share={args.subset}",
+        runs[prune_name(args)] = ("s3router_prune_ctc.yaml",
+                                  pruning_overrides(args, common))
+    return runs
+
+
+def prune_name(args):
+    """Run name of S3-Router pruning."""
+    return f"prune_{args.prune_sparsity:g}"
+
+
+def pruning_overrides(args, common):
+    """The pruning run's overrides (``common``: the runs' shared ones)."""
+    return [*common, f"--train_subset_share={args.subset}",
             f"--cv_data_folder={args.cv_data_folder}",
             f"--finetuned_run={args.prune_from}",
-            f"--sparsity={args.prune_sparsity}"])
-    return runs
+            f"--sparsity={args.prune_sparsity}"]
+
+
+def weight_fine_tuning_run(args, prune_folder):
+    """The optional second pruning stage: the pruning run's weights
+    fine-tuned under its fixed masks (``--prune-weight-epochs``)."""
+    from speechbrain_ee.training import best_checkpoint_file
+
+    common = [o for o in plan_runs(args)[prune_name(args)][1]
+              if not o.startswith("--number_of_epochs=")]
+    pruned = best_checkpoint_file(str(prune_folder))
+    return {f"{prune_name(args)}_weights": ("s3router_prune_ctc.yaml", [
+        *common, f"--number_of_epochs={args.prune_weight_epochs}",
+        f"--routed_checkpoint={pruned}", f"--warm_start={pruned}",
+        "--train_weights=True"])}
 
 
 def train_runs(runs, out, jobs):
@@ -334,9 +363,10 @@ def summarise(args, folders):
         summary["domains"] = domains(folders, args)
     if args.prune_from:
         summary["pruning"] = dict(
-            one_shot_pruning(args),
-            s3router_WER=runs[f"prune_{args.prune_sparsity:g}"]["WER"],
-            sparsity=args.prune_sparsity)
+            one_shot_pruning(args), s3router_WER=runs[prune_name(args)]["WER"],
+            sparsity=args.prune_sparsity,
+            s3router_weights_WER=runs.get(f"{prune_name(args)}_weights",
+                                          {}).get("WER"))
     return summary
 
 
@@ -385,6 +415,9 @@ def format_report(summary):
             f"S3-Router {p['s3router_WER']:.2f}, one-shot magnitude "
             f"{p['omp_WER']:.2f}, unpruned fine-tuned model "
             f"{p['finetuned_WER']:.2f} (greedy test-clean WER)")
+        if p["s3router_weights_WER"] is not None:
+            lines.append("  then the weights fine-tuned under the fixed "
+                         f"masks: {p['s3router_weights_WER']:.2f}")
     return "\n".join(lines)
 
 
@@ -398,6 +431,10 @@ def main(argv=None):
             "(recipes/LibriSpeech/distill/pretrain_teacher.py).")
     out = Path(args.out)
     folders = train_runs(plan_runs(args), out, args.jobs)
+    if args.prune_from and args.prune_weight_epochs:  # after the pruning
+        folders.update(train_runs(
+            weight_fine_tuning_run(args, folders[prune_name(args)]), out,
+            args.jobs))
     summary = summarise(args, folders)
     print(format_report(summary))
     with open(out / "summary.json", "w", encoding="utf-8") as f:

@@ -89,7 +89,8 @@ def test_benchmark_curve_domains_and_pruning(teacher, tiny_corpora, tmp_path,
     """benchmarks/s3router.py on the tiny corpus: weight against mask
     fine-tuning at two sparsities, Common Voice masks over the same frozen
     model, then (a second call that reuses those runs) pruning of the
-    weight-fine-tuned run against one-shot magnitude pruning."""
+    weight-fine-tuned run against one-shot magnitude pruning, and weight
+    fine-tuning under the pruned masks."""
     bench = _tool("benchmarks/s3router.py", "s3router_bench")
     out = tmp_path / "bench"
     args = ["--teacher-folder", str(teacher), "--sparsities", "0.2", "0.5",
@@ -115,11 +116,23 @@ def test_benchmark_curve_domains_and_pruning(teacher, tiny_corpora, tmp_path,
     mtime = (out / "runs" / "weights" / "results.json").stat().st_mtime
     summary = bench.main([*args, "--prune-from",
                           str(out / "runs" / "weights"),
-                          "--prune-sparsity", "0.6"])
+                          "--prune-sparsity", "0.6",
+                          "--prune-weight-epochs", "1"])
     assert (out / "runs" / "weights" / "results.json").stat().st_mtime \
         == mtime
     pruning = summary["pruning"]
     assert pruning["sparsity"] == 0.6
+    assert pruning["s3router_weights_WER"] is not None
+    # The weights moved under the pruning run's masks, which stayed fixed.
+    ckpts = [sorted((out / "runs" / name / "save").glob("CKPT*"))[-1]
+             / "model.ckpt" for name in ("prune_0.6", "prune_0.6_weights")]
+    pruned, tuned = (torch.load(c) for c in ckpts)
+    moved = [k for k in pruned if k.endswith("intermediate_dense.weight")
+             and not torch.equal(pruned[k], tuned[k])]
+    assert moved
+    for key in pruned:
+        if key.endswith("scores"):
+            assert torch.equal(pruned[key], tuned[key]), key
     assert all(0 <= pruning[k] for k in ("omp_WER", "s3router_WER",
                                          "finetuned_WER"))
     assert (out / "s3router.png").stat().st_size > 5000
