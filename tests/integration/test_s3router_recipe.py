@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from speechbrain_ee.dataio.recipe_data import in_subset
+from speechbrain_ee.training import best_checkpoint_file
 
 from .recipe_runs import REPO_ROOT, TEACHER, run_recipe
 
@@ -124,8 +125,8 @@ def test_benchmark_curve_domains_and_pruning(teacher, tiny_corpora, tmp_path,
     assert pruning["sparsity"] == 0.6
     assert pruning["s3router_weights_WER"] is not None
     # The weights moved under the pruning run's masks, which stayed fixed.
-    ckpts = [sorted((out / "runs" / name / "save").glob("CKPT*"))[-1]
-             / "model.ckpt" for name in ("prune_0.6", "prune_0.6_weights")]
+    ckpts = [best_checkpoint_file(str(out / "runs" / name))
+             for name in ("prune_0.6", "prune_0.6_weights")]
     pruned, tuned = (torch.load(c) for c in ckpts)
     moved = [k for k in pruned if k.endswith("intermediate_dense.weight")
              and not torch.equal(pruned[k], tuned[k])]
