@@ -33,7 +33,7 @@ from speechbrain_ee.distill.feature_cache import without_caches
 from speechbrain_ee.inference.experiment import (
     csv_batches,
     load_experiment,
-    test_sets,
+    test_sets as run_test_sets,
 )
 from speechbrain_ee.inference.timing import time_cases
 
@@ -162,12 +162,13 @@ def main(argv=None):
         rows[name] = {
             "run": folder, "params": parameters(hparams),
             "WER": results["test-clean"]["WER"],
+            "loss": results["test-clean"].get("loss"),
             "beam_WER": results["test-clean"].get("beam_WER"),
             "cv_WER": results.get("cv-test", {}).get("WER"),
         }
         for module in ("encoder", "ctc_lin", "normalize"):
             hparams[module].to(args.device)
-    csv_path = test_sets(runs["teacher"])["test-clean"]
+    csv_path = run_test_sets(runs["teacher"])["test-clean"]
     inputs = [(wavs, lens) for _, wavs, lens, _ in csv_batches(
         csv_path, runs["teacher"], args.batch_size, args.device,
         features=False, limit=args.utterances)]
@@ -199,14 +200,15 @@ def format_table(summary):
         f"{summary['batch_size']}, {summary['threads']} threads; models "
         "timed side by side, best of the rounds.",
         f"{'model':<14} {'params (M)':>10} {'time (s)':>9} {'RTF':>7} "
-        f"{'WER':>7} {'beam WER':>9} {'cv WER':>7}",
+        f"{'WER':>7} {'beam WER':>9} {'cv WER':>7} {'CTC loss':>9}",
     ]
     for name, row in summary["rows"].items():
         lines.append(
             f"{name:<14} {row['params'] / 1e6:>10.2f} {row['seconds']:>9.2f} "
             f"{row['rtf']:>7.3f} {row['WER']:>7.2f} "
             f"{row['beam_WER'] or float('nan'):>9.2f} "
-            f"{row['cv_WER'] or float('nan'):>7.2f}")
+            f"{row['cv_WER'] or float('nan'):>7.2f} "
+            f"{row['loss'] or float('nan'):>9.3f}")
     r = summary["ratios"]
     lines += [
         f"Fbank vs CNN front end: {r['fbank_param_reduction']:.1%} fewer "

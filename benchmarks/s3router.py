@@ -244,6 +244,7 @@ def run_results(folder):
             if line.startswith("epoch:") and "steps:" in line:
                 steps = int(line.split("steps:")[1].split()[0].rstrip(","))
     return {"WER": results["test-clean"]["WER"],
+            "loss": results["test-clean"].get("loss"),
             "beam_WER": results["test-clean"].get("beam_WER"),
             "cv_WER": results.get("cv-test", {}).get("WER"),
             "steps": steps}
@@ -377,8 +378,10 @@ def format_report(summary):
     lines = [
         f"Low resource: {summary['subset']:.0%} of the training utterances, "
         f"{summary['epochs']} epochs each ({weights['steps']} optimiser "
-        "steps); greedy / beam WER on test-clean, greedy on cv-test.",
-        f"{'model':<26} {'steps':>6} {'WER':>7} {'beam':>7} {'cv WER':>7}",
+        "steps); greedy / beam WER on test-clean, greedy on cv-test; "
+        "test-clean CTC loss.",
+        f"{'model':<26} {'steps':>6} {'WER':>7} {'beam':>7} {'cv WER':>7} "
+        f"{'CTC loss':>9}",
     ]
     names = [WEIGHTS] + [mask_name(s) for s in summary["curve"]["sparsity"]]
     for name in names:
@@ -388,7 +391,8 @@ def format_report(summary):
         lines.append(
             f"{label:<26} {row['steps'] or 0:>6} {row['WER']:>7.2f} "
             f"{row['beam_WER'] or float('nan'):>7.2f} "
-            f"{row['cv_WER'] or float('nan'):>7.2f}")
+            f"{row['cv_WER'] or float('nan'):>7.2f} "
+            f"{row['loss'] or float('nan'):>9.3f}")
     best = min(summary["curve"]["WER"])
     lines.append(f"best mask fine-tuning {best:.2f} vs weight fine-tuning "
                  f"{weights['WER']:.2f} ({best - weights['WER']:+.2f})")
