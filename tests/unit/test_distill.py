@@ -266,3 +266,19 @@ def test_cnn_cache_is_exact_and_shared_through_its_folder(tmp_path):
     assert other.cnn_cache.misses == 2
     with pytest.raises(ValueError, match="frozen CNN"):
         SSLEncoder(build_hubert(**TINY), freeze_cnn=False, cnn_cache=True)
+
+
+def test_frozen_cnn_builds_no_graph():
+    """transformers' CNN asks for the waveform's gradient in training mode
+    unless frozen its own way; a frozen CNN must not be backpropagated
+    through (its output needs no gradient), a trained one must."""
+    from speechbrain_ee.distill.hubert import SSLEncoder
+
+    seen = []
+    for freeze in (True, False):
+        torch.manual_seed(0)
+        encoder = SSLEncoder(build_hubert(**TINY), freeze_cnn=freeze).train()
+        encoder.model.feature_extractor.register_forward_hook(
+            lambda module, args, out: seen.append(out.requires_grad))
+        encoder(torch.randn(2, 8000), torch.ones(2)).sum().backward()
+    assert seen == [False, True]
