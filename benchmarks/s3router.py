@@ -132,15 +132,7 @@ def plan_runs(args):
     >>> sorted(plan_runs(args))
     ['commonvoice_masks', 'masks_0.1', 'prune_0.7', 'weights']
     """
-    common = [f"--data_folder={args.data_folder}",
-              f"--number_of_epochs={args.epochs}", f"--device={args.device}",
-              "--max_train_minutes=null",
-              f"--valid_subset_share={args.valid_share}"]
-    if not args.no_cnn_cache:  # every run shares the frozen CNN's outputs
-        cache = args.cnn_cache or Path(args.out) / "cnn_cache"
-        common += [f"--cnn_cache={cache}",
-                   "--wav_augment_prob=0.0"]
-    common += args.override
+    common = shared_overrides(args, args.epochs)
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
@@ -164,6 +156,19 @@ def plan_runs(args):
     return runs
 
 
+def shared_overrides(args, epochs):
+    """The overrides every run has, training for ``epochs``."""
+    common = [f"--data_folder={args.data_folder}",
+              f"--number_of_epochs={epochs}", f"--device={args.device}",
+              "--max_train_minutes=null",
+              f"--valid_subset_share={args.valid_share}"]
+    if not args.no_cnn_cache:  # every run shares the frozen CNN's outputs
+        cache = args.cnn_cache or Path(args.out) / "cnn_cache"
+        common += [f"--cnn_cache={cache}",
+                   "--wav_augment_prob=0.0"]
+    return common + args.override
+
+
 def prune_name(args):
     """Run name of S3-Router pruning."""
     return f"prune_{args.prune_sparsity:g}"
@@ -182,13 +187,11 @@ def weight_fine_tuning_run(args, prune_folder):
     fine-tuned under its fixed masks (``--prune-weight-epochs``)."""
     from speechbrain_ee.training import best_checkpoint_file
 
-    common = [o for o in plan_runs(args)[prune_name(args)][1]
-              if not o.startswith("--number_of_epochs=")]
+    common = shared_overrides(args, args.prune_weight_epochs)
     pruned = best_checkpoint_file(str(prune_folder))
     return {f"{prune_name(args)}_weights": ("s3router_prune_ctc.yaml", [
-        *common, f"--number_of_epochs={args.prune_weight_epochs}",
-        f"--routed_checkpoint={pruned}", f"--warm_start={pruned}",
-        "--train_weights=True"])}
+        *pruning_overrides(args, common), f"--routed_checkpoint={pruned}",
+        f"--warm_start={pruned}", "--train_weights=True"])}
 
 
 def train_runs(runs, out, jobs):
