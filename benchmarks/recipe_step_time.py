@@ -15,6 +15,7 @@ Example::
 
     python benchmarks/recipe_step_time.py conformer_ctc.yaml \\
         conformer_summarymixing_ctc.yaml branchformer_summarymixing_ctc.yaml
+    python benchmarks/recipe_step_time.py conformer_ctc.yaml --precisions fp32 bf16
 
 Authors
 -------
@@ -79,14 +80,22 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5,
                         help="steps per timed round")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precisions", nargs="+", default=["fp32"],
+                        choices=("fp32", "bf16"),
+                        help="time each YAML in each (bf16: torch.autocast, "
+                        "as the recipe's --precision bf16 on the CPU)")
     args = parser.parse_args(argv)
 
     cases_train, cases_infer, params = {}, {}, {}
     inputs = None
-    for name in args.yamls:
-        path = name if os.path.isfile(name) else os.path.join(HPARAMS, name)
+    names = []
+    for yaml_name, precision in [(y, p) for y in args.yamls for p in args.precisions]:
+        name = yaml_name if len(args.precisions) == 1 else f"{yaml_name} {precision}"
+        names.append(name)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+        path = yaml_name if os.path.isfile(yaml_name) else os.path.join(HPARAMS, yaml_name)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{name}: no such YAML (nor in {HPARAMS}).")
+            raise FileNotFoundError(f"{yaml_name}: no such YAML (nor in {HPARAMS}).")
         hparams, model, log_probs = load_model(path)
         params[name] = sum(p.numel() for p in model.parameters())
         wavs, lens, tokens = synthetic_batch(
@@ -98,29 +107,31 @@ def main(argv=None):
         ctc = hparams["ctc_cost"]
 
         def train_step(f, w, model=model, log_probs=log_probs, ctc=ctc,
-                       tokens=tokens):
+                       tokens=tokens, autocast=autocast):
             model.train()
             with torch.enable_grad():
-                loss = sum(ctc(p, tokens, w, token_lens)
-                           for p in log_probs(f, w))
+                with autocast:
+                    loss = sum(ctc(p, tokens, w, token_lens)
+                               for p in log_probs(f, w))
                 loss.backward()
             model.zero_grad(set_to_none=True)
 
-        def infer(f, w, model=model, log_probs=log_probs):
+        def infer(f, w, model=model, log_probs=log_probs, autocast=autocast):
             model.eval()
-            log_probs(f, w)
+            with autocast:
+                log_probs(f, w)
 
         cases_train[name] = train_step
         cases_infer[name] = infer
     train = time_cases(cases_train, inputs, args.repeats)
     infer = time_cases(cases_infer, inputs, args.repeats)
-    first = args.yamls[0]
+    first = names[0]
     print(f"batch {args.batch} x {args.seconds} s, {args.steps} steps a "
           f"round, best of {args.repeats} rounds, "
           f"{torch.get_num_threads()} threads")
     print(f"{'YAML':<40} {'params':>8} {'train ms':>9} {'ratio':>6} "
           f"{'infer ms':>9} {'ratio':>6}")
-    for name in args.yamls:
+    for name in names:
         t = 1000 * train[name] / args.steps
         i = 1000 * infer[name] / args.steps
         print(f"{name:<40} {params[name] / 1e6:7.2f}M {t:9.1f} "

@@ -41,10 +41,7 @@ Example::
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -58,6 +55,7 @@ from speechbrain_ee.inference.experiment import (
 )
 from speechbrain_ee.routing.masks import mask_similarity, route
 from speechbrain_ee.routing.tasks import TaskRouter, current_task
+from speechbrain_ee.training import read_train_log, train_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CTC_RECIPE = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR" / "CTC"
@@ -194,58 +192,18 @@ def weight_fine_tuning_run(args, prune_folder):
         f"--warm_start={pruned}", "--train_weights=True"])}
 
 
-def train_runs(runs, out, jobs):
-    """Trains the runs without a ``results.json`` (``jobs`` at a time, the
-    CPU threads split between them).
-
-    Returns
-    -------
-    dict
-        Run name -> its output folder.
-    """
-    folders = {name: out / "runs" / name for name in runs}
-    todo = [n for n in runs if not (folders[n] / "results.json").is_file()]
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    running = {}
-    while todo or running:
-        while todo and len(running) < jobs:
-            name = todo.pop(0)
-            yaml, overrides = runs[name]
-            folders[name].mkdir(parents=True, exist_ok=True)
-            log = open(out / "runs" / f"{name}.log", "w", encoding="utf-8")
-            cmd = [sys.executable, str(CTC_RECIPE / "train.py"),
-                   str(CTC_RECIPE / "hparams" / yaml),
-                   f"--output_folder={folders[name]}", *overrides]
-            print(f"[{time.strftime('%H:%M')}] training {name}: "
-                  f"{' '.join(cmd[1:])}", flush=True)
-            running[name] = (subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log)
-        time.sleep(2)
-        for name, (proc, log) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            log.close()
-            del running[name]
-            if proc.returncode != 0:
-                for other, _ in running.values():
-                    other.kill()
-                raise RuntimeError(
-                    f"training run {name} failed (exit {proc.returncode}); "
-                    f"see {log.name}.")
-    return folders
+def ctc_runs(runs):
+    """``runs`` (name -> (CTC YAML name, overrides)) for `train_runs`."""
+    return {name: (CTC_RECIPE / "train.py", CTC_RECIPE / "hparams" / yaml, overrides)
+            for name, (yaml, overrides) in runs.items()}
 
 
 def run_results(folder):
     """A finished run's test WERs and its optimiser steps."""
     with open(folder / "results.json", encoding="utf-8") as f:
         results = json.load(f)
-    steps = None
-    log = folder / "train_log.txt"
-    if log.is_file():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            if line.startswith("epoch:") and "steps:" in line:
-                steps = int(line.split("steps:")[1].split()[0].rstrip(","))
+    epochs = read_train_log(folder)
+    steps = epochs[-1].get("steps") if epochs else None
     return {"WER": results["test-clean"]["WER"],
             "loss": results["test-clean"].get("loss"),
             "beam_WER": results["test-clean"].get("beam_WER"),
@@ -437,10 +395,10 @@ def main(argv=None):
             f"{teacher} not found: pretrain the teacher first "
             "(recipes/LibriSpeech/distill/pretrain_teacher.py).")
     out = Path(args.out)
-    folders = train_runs(plan_runs(args), out, args.jobs)
+    folders = train_runs(ctc_runs(plan_runs(args)), out, args.jobs)
     if args.prune_from and args.prune_weight_epochs:  # after the pruning
-        folders.update(train_runs(
-            weight_fine_tuning_run(args, folders[prune_name(args)]), out,
+        folders.update(train_runs(ctc_runs(
+            weight_fine_tuning_run(args, folders[prune_name(args)])), out,
             args.jobs))
     summary = summarise(args, folders)
     print(format_report(summary))

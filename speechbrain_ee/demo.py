@@ -40,8 +40,9 @@ def add_arguments(parser):
     parser.add_argument("--hparams", default=str(DEFAULT_HPARAMS),
                         help="recipe YAML (default: the baseline Conformer)")
     parser.add_argument("--train-minutes", type=float, default=15.0,
-                        help="training time budget: no epoch starts that "
-                        "would end past it (default: %(default)s)")
+                        help="training time budget: training stops when it "
+                        "is spent, mid-epoch if need be, and the last "
+                        "validation follows (default: %(default)s)")
     parser.add_argument("--preset", default="default",
                         help="corpus preset for a corpus built now "
                         "(default: %(default)s)")
@@ -123,6 +124,30 @@ def format_results(results, timings):
     return "\n".join(lines)
 
 
+def format_curve(epochs):
+    """The run's learning curve in one line: dev WER after each epoch
+    against the training minutes so far.
+
+    Arguments
+    ---------
+    epochs : list of dict
+        `speechbrain_ee.training.read_train_log` of the run.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> format_curve([{"minutes": 3.9, "valid WER": 78.8, "steps": 1027},
+    ...               {"minutes": 7.9, "valid WER": 55.0, "steps": 2054}])
+    'dev WER by training minutes: 3.9 min 78.8 (step 1027), 7.9 min 55.0 (step 2054)'
+    """
+    points = [f"{e['minutes']:.1f} min {e.get('valid WER', float('nan')):.1f} "
+              f"(step {e.get('steps', '?')})" for e in epochs]
+    return "dev WER by training minutes: " + ", ".join(points)
+
+
 def run(args):
     """Builds the corpora if needed, trains, scores and prints the results.
 
@@ -137,6 +162,7 @@ def run(args):
         The exit status (the recipe's, if it failed).
     """
     from speechbrain_ee.dataio.corpus import build_corpora
+    from speechbrain_ee.training import read_train_log
 
     if not (RECIPE_DIR / "train.py").is_file():
         raise FileNotFoundError(
@@ -165,6 +191,7 @@ def run(args):
     print("\n[demo] results (WER %, built-in corpora; cv-test is out of "
           "distribution):")
     print(format_results(results, timings))
+    print(format_curve(read_train_log(args.output_folder)))
     print(f"[demo] details: {args.output_folder}/train_log.txt, "
           f"{args.output_folder}/wer_*.txt")
     print(f"[demo] export it as a pretrained model: speechbrain-ee export "

@@ -6,7 +6,10 @@ Authors
 """
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import speechbrain as sb
 from speechbrain.utils.logger import get_logger
@@ -14,89 +17,160 @@ from speechbrain.utils.logger import get_logger
 logger = get_logger(__name__)
 
 
-def stop_before_budget(epoch_counter, epoch, first_epoch, fit_start_time,
-                       budget_minutes):
-    """Ends training after ``epoch`` if the next epoch would end past the
-    time budget (the recipes' ``--max_train_minutes``).
-
-    The time of an epoch (validation included) is the mean over the epochs
-    of this run (a resumed run counts from where it resumed).
+def budget_spent(fit_start_time, budget_minutes, now=None):
+    """Whether a run's time budget (the recipes' ``--max_train_minutes``,
+    counted from the start of this run's training, validations included)
+    is spent.
 
     Arguments
     ---------
-    epoch_counter : speechbrain.utils.epoch_loop.EpochCounter
-        The recipe's epoch counter; its ``limit`` is lowered to ``epoch``
-        to stop.
-    epoch : int
-        The epoch that just ended.
-    first_epoch : int
-        The first epoch of this run.
     fit_start_time : float
         ``time.time()`` when this run's training started.
     budget_minutes : float or None
         The budget; ``None``: no budget.
+    now : float or None
+        The time to judge at (default: now).
 
     Returns
     -------
     bool
-        Whether training stops after ``epoch``.
 
     Example
     -------
-    >>> from speechbrain.utils.epoch_loop import EpochCounter
-    >>> counter = EpochCounter(limit=30)
-    >>> stop_before_budget(counter, 3, 1, time.time() - 9 * 60, 10.0)
-    True
-    >>> counter.limit
-    3
-    >>> stop_before_budget(EpochCounter(30), 3, 1, time.time(), None)
+    >>> budget_spent(100.0, 10.0, now=100.0 + 9 * 60), budget_spent(100.0, 10.0, now=700.0)
+    (False, True)
+    >>> budget_spent(100.0, None)
     False
     """
     if budget_minutes is None:
         return False
-    spent = (time.time() - fit_start_time) / 60
-    per_epoch = spent / max(1, epoch - first_epoch + 1)
-    if spent + per_epoch <= budget_minutes:
-        return False
-    logger.info(
-        f"max_train_minutes={budget_minutes}: {spent:.1f} min spent, "
-        f"stopping after epoch {epoch}."
-    )
-    epoch_counter.limit = epoch
-    return True
+    return ((time.time() if now is None else now) - fit_start_time) / 60 >= budget_minutes
+
+
+class ProgressLog:
+    """The training loss every ``interval`` optimiser steps, with the
+    training minutes so far, appended to a CSV (``step,minutes,loss,lr``):
+    the learning curve between epochs, e.g. to see when a CTC model leaves
+    the blank plateau. A resumed run appends and keeps counting minutes
+    from the last row (only the main process writes).
+
+    Arguments
+    ---------
+    path : str
+        The CSV file.
+    interval : int
+        Optimiser steps per row; the loss is their mean.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "progress.csv")
+    >>> log = ProgressLog(path, interval=2)
+    >>> for step, loss in enumerate([4.0, 2.0, 1.0], start=1):
+    ...     log.add(step, loss, lr=0.001)
+    >>> open(path).read().splitlines()[1].split(",")[::2]
+    ['2', '3.0000']
+    """
+
+    COLUMNS = "step,minutes,loss,lr\n"
+
+    def __init__(self, path, interval=50):
+        self.path, self.interval = path, max(1, int(interval))
+        self.losses, self.offset = [], 0.0
+        self.start = time.time()
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                rows = f.read().splitlines()[1:]
+            if rows:
+                self.offset = float(rows[-1].split(",")[1])
+
+    def add(self, step, loss, lr):
+        """Counts one optimiser step; writes a row every ``interval``.
+
+        Arguments
+        ---------
+        step : int
+            The optimiser step (``Brain.optimizer_step``).
+        loss : float
+            Its training loss.
+        lr : float
+            The learning rate.
+        """
+        from speechbrain.utils.distributed import if_main_process
+
+        self.losses.append(loss)
+        if step % self.interval or not if_main_process():
+            return
+        minutes = self.offset + (time.time() - self.start) / 60
+        new = not os.path.isfile(self.path)
+        with open(self.path, "a", encoding="utf-8") as f:
+            if new:
+                f.write(self.COLUMNS)
+            f.write(f"{step},{minutes:.3f},"
+                    f"{sum(self.losses) / len(self.losses):.4f},{lr:.3g}\n")
+        self.losses = []
 
 
 class BudgetedBrain(sb.Brain):
     """What the recipes' ``Brain`` classes share: the Noam schedule stepped
-    after each optimiser step and the ``max_train_minutes`` budget.
+    after each optimiser step, the step log (``progress.csv``), the
+    augmentation start and the ``max_train_minutes`` budget.
 
     The YAML provides ``noam_annealing``, ``epoch_counter`` and
-    ``max_train_minutes``; a subclass calls `stop_if_over_budget` at the end
-    of each validation.
+    ``max_train_minutes``. When the budget is spent, training stops after
+    the current step, in the middle of an epoch if need be (through
+    SpeechBrain's optimiser-step limit); that epoch's validation and
+    checkpoint follow, then the recipe's test.
     """
 
     def on_fit_start(self):
         """Records when training started (for ``max_train_minutes``)."""
-        super().on_fit_start()
+        super().on_fit_start()  # restores a checkpoint's optimizer_step
         self.fit_start_time = time.time()
+        self.first_step = self.optimizer_step
+        self.budget_logged = False
 
-    def fit(self, epoch_counter, *args, **kwargs):
-        """Remembers the first epoch of this run (resume-aware)."""
-        self.first_epoch = epoch_counter.current + 1
-        return super().fit(epoch_counter, *args, **kwargs)
+    @property
+    def _optimizer_step_limit_exceeded(self):
+        """SpeechBrain's ``--optimizer_step_limit``, or the time budget."""
+        if super()._optimizer_step_limit_exceeded:
+            return True
+        start = getattr(self, "fit_start_time", None)
+        budget = getattr(self.hparams, "max_train_minutes", None)
+        # At least one step in this run, so that the stage has a training loss.
+        if (start is None or self.optimizer_step == self.first_step
+                or not budget_spent(start, budget)):
+            return False
+        if not self.budget_logged:
+            self.budget_logged = True
+            logger.info(f"max_train_minutes={budget}: budget spent after "
+                        f"optimiser step {self.optimizer_step}; stopping.")
+        return True
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps the Noam schedule after each optimiser step."""
+        """Steps the Noam schedule after each optimiser step and feeds the
+        step log (``progress.csv``, see `ProgressLog`)."""
         if should_step:
             self.hparams.noam_annealing(self.optimizer)
+            if getattr(self, "progress", None) is None:
+                self.progress = ProgressLog(
+                    os.path.join(self.hparams.output_folder, "progress.csv"),
+                    getattr(self.hparams, "progress_interval", 50),
+                )
+            self.progress.add(
+                self.optimizer_step, float(loss.detach()),
+                self.hparams.noam_annealing.current_lr,
+            )
 
-    def stop_if_over_budget(self, epoch):
-        """Ends training after ``epoch`` if the next epoch would end past
-        ``max_train_minutes`` (see `stop_before_budget`)."""
-        return stop_before_budget(
-            self.hparams.epoch_counter, epoch, self.first_epoch,
-            self.fit_start_time, self.hparams.max_train_minutes,
-        )
+    def augmenting(self, stage, name="wav_augment"):
+        """Whether the YAML's augmentation ``name`` applies to this batch:
+        in training, once ``augment_start_step`` optimiser steps are done
+        (default 0). A CTC model learns its first alignments sooner on
+        clean input; augmentation that starts with training can keep a
+        deep model on the blank plateau (see the CTC recipe's README)."""
+        return (stage == sb.Stage.TRAIN and hasattr(self.hparams, name)
+                and self.optimizer_step >= getattr(self.hparams, "augment_start_step", 0))
+
 
 
 def load_pretrained(pretrainer):
@@ -179,9 +253,52 @@ def setup_experiment(argv):
     return hparams, run_opts
 
 
+def cpu_precision(precision, device="cpu", bf16_supported=None):
+    """The training precision to use: ``bf16`` on a CPU without native
+    bfloat16 (AVX512-BF16 or AMX) falls back to ``fp32`` with a warning,
+    since emulated bfloat16 is slower than fp32 there.
+
+    Arguments
+    ---------
+    precision : str or None
+        The ``--precision`` asked for (``fp32``, ``fp16``, ``bf16``).
+    device : str
+        The training device.
+    bf16_supported : bool or None
+        Whether the CPU has native bfloat16 (default: asks torch).
+
+    Returns
+    -------
+    str or None
+        The precision to pass on.
+
+    Example
+    -------
+    >>> cpu_precision("bf16", "cpu", bf16_supported=False)
+    'fp32'
+    >>> cpu_precision("bf16", "cpu", bf16_supported=True), cpu_precision("bf16", "cuda:0")
+    ('bf16', 'bf16')
+    """
+    if precision != "bf16" or not str(device).startswith("cpu"):
+        return precision
+    if bf16_supported is None:
+        import torch
+
+        bf16_supported = (torch.cpu._is_avx512_bf16_supported()
+                          or torch.cpu._is_amx_tile_supported())
+    if bf16_supported:
+        return precision
+    logger.warning("--precision bf16: this CPU has no native bfloat16 (AVX512-BF16 or "
+                   "AMX), where it would be slower than fp32; training in fp32.")
+    return "fp32"
+
+
 def make_brain(brain_class, hparams, run_opts):
     """A recipe's Brain from the YAML's ``modules``, ``opt_class`` and
-    ``checkpointer``."""
+    ``checkpointer`` (with `cpu_precision`'s fallback)."""
+    if "precision" in run_opts:
+        run_opts = dict(run_opts, precision=cpu_precision(
+            run_opts["precision"], run_opts.get("device", "cpu")))
     return brain_class(
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],
@@ -236,3 +353,105 @@ def best_checkpoint_file(run_folder, file="model.ckpt", min_key="WER"):
         raise FileNotFoundError(f"{path} not found in {run_folder}'s best "
                                 "checkpoint.")
     return path
+
+
+def read_train_log(folder):
+    """The epochs of a recipe run's ``train_log.txt``: one dict per epoch
+    line with its numbers (``epoch``, ``steps``, ``train loss``, ``train
+    minutes``, ``valid WER``, ...) and ``minutes``, the training minutes
+    summed up to the end of that epoch.
+
+    Arguments
+    ---------
+    folder : str or Path
+        The run's output folder.
+
+    Returns
+    -------
+    list of dict
+        In epoch order; empty when there is no log.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "train_log.txt").write_text(
+    ...     "epoch: 1, lr: 1.00e-03, steps: 10 - train loss: 3.5, train minutes: 1.5"
+    ...     " - valid loss: 3.2, valid WER: 1.00e+02, valid CER: 90.0\\n"
+    ...     "epoch: 2, lr: 1.00e-03, steps: 20 - train loss: 2.5, train minutes: 1.5"
+    ...     " - valid loss: 2.2, valid WER: 60.0, valid CER: 30.0\\n"
+    ...     "test set: test-clean, epochs trained: 2 - test WER: 61.0\\n")
+    >>> [(e["steps"], e["minutes"], e["valid WER"]) for e in read_train_log(folder)]
+    [(10, 1.5, 100.0), (20, 3.0, 60.0)]
+    """
+    log = Path(folder) / "train_log.txt"
+    if not log.is_file():
+        return []
+    epochs, minutes = [], 0.0
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("epoch:"):
+            continue
+        values = {}
+        for item in line.replace(" - ", ", ").split(", "):
+            key, _, value = item.partition(": ")
+            try:
+                values[key.strip()] = float(value)
+            except ValueError:
+                continue
+        values = {k: int(v) if k in ("epoch", "steps") else v for k, v in values.items()}
+        minutes += values.get("train minutes", 0.0)
+        values["minutes"] = round(minutes, 4)
+        epochs.append(values)
+    return epochs
+
+
+def train_runs(runs, out, jobs=1):
+    """Trains recipe runs in subprocesses, ``jobs`` at a time (the CPU
+    threads split between them); a run with a ``results.json`` is done and
+    kept, an unfinished one resumes from its checkpoint.
+
+    Arguments
+    ---------
+    runs : dict
+        Run name -> ``(recipe train.py, YAML, list of overrides)``.
+    out : Path
+        The runs go to ``out/runs/<name>`` (logs: ``out/runs/<name>.log``).
+    jobs : int
+        Runs at a time.
+
+    Returns
+    -------
+    dict
+        Run name -> its output folder.
+    """
+    out = Path(out)
+    folders = {name: out / "runs" / name for name in runs}
+    todo = [n for n in runs if not (folders[n] / "results.json").is_file()]
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
+    running = {}
+    while todo or running:
+        while todo and len(running) < jobs:
+            name = todo.pop(0)
+            recipe, yaml, overrides = runs[name]
+            folders[name].mkdir(parents=True, exist_ok=True)
+            log = open(out / "runs" / f"{name}.log", "w", encoding="utf-8")
+            cmd = [sys.executable, str(recipe), str(yaml),
+                   f"--output_folder={folders[name]}", *overrides]
+            print(f"[{time.strftime('%H:%M')}] training {name}: "
+                  f"{' '.join(cmd[1:])}", flush=True)
+            running[name] = (subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log)
+        time.sleep(2)
+        for name, (proc, log) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            log.close()
+            del running[name]
+            if proc.returncode != 0:
+                for other, _ in running.values():
+                    other.kill()
+                raise RuntimeError(
+                    f"training run {name} failed (exit {proc.returncode}); "
+                    f"see {log.name}.")
+    return folders

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything speechbrain-ee needs on a fresh Debian machine:
-#   system packages (espeak-ng and flite for the built-in corpora, libsndfile for audio I/O)
+#   system packages (espeak-ng, flite and festival with three English voices for the built-in
+#   corpora, libsndfile for audio I/O)
 #   and a virtual environment in .venv with the package installed in editable mode.
 # Usage: bash tools/install.sh [--dev]     (--dev adds the test dependencies)
 # Environment: SBEE_VENV (default .venv), SBEE_SKIP_APT=1 to skip the apt step.
@@ -13,6 +14,11 @@ venv="${SBEE_VENV:-.venv}"
 need_apt=()
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || need_apt+=(flite)
+command -v text2wave >/dev/null 2>&1 || need_apt+=(festival)
+for voice in festvox-kallpc16k:english/kal_diphone festvox-kdlpc16k:english/ked_diphone \
+             festvox-us-slt-hts:us/cmu_us_slt_arctic_hts; do
+  [ -d "/usr/share/festival/voices/${voice#*:}" ] || need_apt+=("${voice%%:*}")
+done
 ldconfig -p 2>/dev/null | grep -q libsndfile.so || need_apt+=(libsndfile1)
 if [ "${#need_apt[@]}" -gt 0 ] && [ "${SBEE_SKIP_APT:-0}" != 1 ]; then
   echo "[install] apt packages: ${need_apt[*]}"

@@ -1,14 +1,22 @@
 """Builds the two built-in offline corpora.
 
-* ``<out>/mini-librispeech``: clean synthetic read speech in the exact
+* ``<out>/mini-librispeech``: synthetic read speech in the exact
   LibriSpeech layout (``<split>/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac``,
   ``<speaker>-<chapter>.trans.txt``, ``SPEAKERS.TXT``), splits
-  ``train-clean-100``, ``dev-clean`` and ``test-clean`` with disjoint
-  espeak-ng voices, so LibriSpeech recipes run on it unchanged.
-* ``<out>/mini-commonvoice``: an out-of-distribution set in the Common Voice
-  layout (``clips/*.mp3``, ``train.tsv``, ``dev.tsv``, ``test.tsv``), spoken by
-  flite voices (never used in mini-librispeech) with speed, reverberation,
-  band-limiting and noise perturbations chosen per clip.
+  ``train-clean-100``, ``dev-clean`` and ``test-clean``. Every split draws
+  its speakers from one population (``IN_DOMAIN_VOICES``: espeak-ng accents
+  and variants, flite and festival voices, each with its own pitch, rate
+  and vocal-tract warp), and no speaker is in two splits, so the test sets
+  hold unseen speakers of the training population, as LibriSpeech's do. A
+  share of the training utterances (``train_conditions_share``) gets mild
+  recording conditions (noise, reverberation, band limits); dev and test
+  are clean. LibriSpeech recipes run on it unchanged.
+* ``<out>/mini-commonvoice``: the out-of-distribution set, in the Common
+  Voice layout (``clips/*.mp3``, ``train.tsv``, ``dev.tsv``, ``test.tsv``):
+  voices held out of mini-librispeech (``OOD_VOICES``: an espeak-ng accent,
+  two flite voices and a festival voice that no training speaker uses) in
+  recording conditions of a documented severity (``ood_severity``, see
+  `speechbrain_ee.dataio.synthesis.SEVERITIES`), MP3-coded.
 
 Builds are deterministic given the seed (whatever the number of workers),
 resumable (finished utterances are kept) and never overwrite another folder
@@ -41,23 +49,26 @@ from speechbrain_ee.dataio.sentences import (
     sentences_from_text_dir,
 )
 from speechbrain_ee.dataio.synthesis import (
+    ESPEAK_ACCENTS,
     ESPEAK_FEMALE_VARIANTS,
     ESPEAK_MALE_VARIANTS,
+    FESTIVAL_VOICES,
+    FLITE_VOICES,
     SAMPLE_RATE,
     Perturbation,
     add_noise,
     add_silence,
+    base_voices,
     check_engine,
     espeak_voices,
-    flite_voices,
     normalize_peak,
     random_perturbation,
-    synthesize,
+    synthesize_many,
 )
 
 logger = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 LIBRISPEECH = "librispeech"
 COMMONVOICE = "commonvoice"
 CORPUS_DIRS = {LIBRISPEECH: "mini-librispeech", COMMONVOICE: "mini-commonvoice"}
@@ -81,6 +92,23 @@ META_FILE = "corpus.json"
 # Independent random streams: np.random.default_rng([seed, stream, ...]).
 _VOICES, _TEXT, _IDS, _AUDIO = 1, 2, 3, 4
 _CV_OFFSET = 10
+# The speaker population of mini-librispeech, per engine (espeak-ng: the
+# accents; the variants are split between train, dev and test) ...
+_HELD_OUT_ACCENT = "en-029"
+IN_DOMAIN_VOICES = {
+    "espeak-ng": tuple(a for a in ESPEAK_ACCENTS if a != _HELD_OUT_ACCENT),
+    "flite": ("kal16", "rms", "slt"),
+    "festival": ("kal_diphone", "cmu_us_slt_arctic_hts"),
+}
+# ... and the voices that only mini-commonvoice uses, in turn: an accent,
+# two flite voices (one of them 8 kHz) and a festival voice never heard in
+# training.
+OOD_VOICES = (
+    ("espeak-ng", _HELD_OUT_ACCENT),
+    ("flite", "awb"),
+    ("festival", "ked_diphone"),
+    ("flite", "kal"),
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +155,16 @@ class CorpusConfig:
     cv_clips : tuple of int
         Clips of the Common Voice train, dev and test TSVs.
     cv_voices : tuple of int
-        flite speaker profiles of each Common Voice split (disjoint).
+        Speaker profiles of each Common Voice split (disjoint; the
+        ``OOD_VOICES`` in turn).
+    engines : tuple of (str, float)
+        The engines of the mini-librispeech population and the share of
+        speakers of each split they speak for.
+    train_conditions_share : float
+        Share of the training utterances with mild recording conditions.
+    ood_severity : str
+        Recording conditions of mini-commonvoice (``"mild"``,
+        ``"moderate"``, ``"severe"``).
     sample_rate : int
         Sample rate of both corpora.
 
@@ -137,11 +174,14 @@ class CorpusConfig:
     (4, 3, 4)
     """
 
-    train: SplitSize = SplitSize(72, 2, 12)
-    dev: SplitSize = SplitSize(8, 1, 25)
-    test: SplitSize = SplitSize(8, 1, 30)
-    cv_clips: tuple = (100, 100, 200)
-    cv_voices: tuple = (10, 6, 12)
+    train: SplitSize = SplitSize(288, 2, 12)
+    dev: SplitSize = SplitSize(16, 1, 16)
+    test: SplitSize = SplitSize(16, 1, 16)
+    cv_clips: tuple = (100, 100, 256)
+    cv_voices: tuple = (8, 8, 16)
+    engines: tuple = (("espeak-ng", 0.75), ("flite", 0.125), ("festival", 0.125))
+    train_conditions_share: float = 0.3
+    ood_severity: str = "moderate"
     sample_rate: int = SAMPLE_RATE
 
     @property
@@ -150,14 +190,19 @@ class CorpusConfig:
         return (self.train, self.dev, self.test)
 
 
+PRESETS = ("tiny", "default", "large")
+
+
 def preset_config(preset):
     """The configuration of a named preset.
 
     Arguments
     ---------
     preset : str
-        ``"default"`` (about 1.5 h of training speech from 72 voices, 10 min
-        dev, 12 min test, 400 Common Voice clips) or ``"tiny"`` (for tests).
+        ``"tiny"`` (a few utterances, for the tests), ``"default"`` (the
+        demo: about 6 h of training speech from 288 speakers, 13 min dev and
+        test, 456 Common Voice clips) or ``"large"`` (the longer run: about
+        12 h from 384 speakers).
 
     Returns
     -------
@@ -168,9 +213,13 @@ def preset_config(preset):
     -------
     >>> preset_config("tiny").train.total
     24
+    >>> preset_config("large").train.total
+    13824
     """
     if preset == "default":
         return CorpusConfig()
+    if preset == "large":
+        return CorpusConfig(train=SplitSize(384, 3, 12))
     if preset == "tiny":
         return CorpusConfig(
             train=SplitSize(4, 1, 6),
@@ -179,7 +228,94 @@ def preset_config(preset):
             cv_clips=(4, 3, 5),
             cv_voices=(2, 1, 2),
         )
-    raise ValueError(f"Unknown preset {preset!r}: use 'default' or 'tiny'.")
+    raise ValueError(f"Unknown preset {preset!r}: use one of {', '.join(PRESETS)}.")
+
+
+def engine_counts(num_speakers, engines):
+    """Splits a number of speakers between engines by their shares.
+
+    Largest remainders decide the rounding; every engine gets at least one
+    speaker when there are enough speakers.
+
+    Arguments
+    ---------
+    num_speakers : int
+        Speakers of the split.
+    engines : tuple of (str, float)
+        Engine and share.
+
+    Returns
+    -------
+    dict
+        Engine -> number of speakers (summing to ``num_speakers``).
+
+    Example
+    -------
+    >>> engine_counts(16, (("espeak-ng", 0.75), ("flite", 0.125), ("festival", 0.125)))
+    {'espeak-ng': 12, 'flite': 2, 'festival': 2}
+    >>> engine_counts(4, (("espeak-ng", 0.75), ("flite", 0.125), ("festival", 0.125)))
+    {'espeak-ng': 2, 'flite': 1, 'festival': 1}
+    """
+    total = sum(share for _, share in engines)
+    exact = [num_speakers * share / total for _, share in engines]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])
+    for i in by_remainder[: num_speakers - sum(counts)]:
+        counts[i] += 1
+    if num_speakers >= len(engines):
+        for i, count in enumerate(counts):
+            if count == 0:
+                counts[counts.index(max(counts))] -= 1
+                counts[i] = 1
+    return {engine: count for (engine, _), count in zip(engines, counts)}
+
+
+def _population_voices(counts, seed, split_index, variants):
+    """The speakers of one mini-librispeech split, engines interleaved."""
+    voices = []
+    for engine_index, (engine, count) in enumerate(counts.items()):
+        stream = [seed, _VOICES, split_index + 1, engine_index]
+        if engine == "espeak-ng":
+            voices += espeak_voices(count, seed=stream, accents=IN_DOMAIN_VOICES[engine],
+                                    variants=variants)
+        else:
+            genders = FLITE_VOICES if engine == "flite" else FESTIVAL_VOICES
+            names = {name: genders[name] for name in IN_DOMAIN_VOICES[engine]}
+            voices += base_voices(engine, names, count, seed=stream)
+    order = np.random.default_rng([seed, _VOICES, split_index + 1]).permutation(len(voices))
+    return [voices[i] for i in order]
+
+
+def ood_voices(num_voices, seed):
+    """The speakers of mini-commonvoice: ``OOD_VOICES`` in turn, each
+    profile with its own pitch, rate and warp.
+
+    Arguments
+    ---------
+    num_voices : int
+        How many profiles.
+    seed : int or sequence of int
+        Seed of the random generator.
+
+    Returns
+    -------
+    list of Voice
+
+    Example
+    -------
+    >>> [v.name for v in ood_voices(5, seed=0)]
+    ['en-029', 'awb', 'ked_diphone', 'kal', 'en-029']
+    """
+    voices = []
+    for index, (engine, name) in enumerate(OOD_VOICES):
+        count = len(range(index, num_voices, len(OOD_VOICES)))
+        stream = [*np.atleast_1d(seed), index]
+        if engine == "espeak-ng":
+            voices.append(espeak_voices(count, seed=stream, accents=(name,)))
+        else:
+            genders = FLITE_VOICES if engine == "flite" else FESTIVAL_VOICES
+            voices.append(base_voices(engine, {name: genders[name]}, count, seed=stream))
+    return [voices[i % len(OOD_VOICES)][i // len(OOD_VOICES)] for i in range(num_voices)]
 
 
 # ---------------------------------------------------------------------------
@@ -202,7 +338,8 @@ class Job:
     kind : str
         ``"librispeech"`` (clean, FLAC) or ``"commonvoice"`` (perturbed, MP3).
     perturbation : Perturbation or None
-        Perturbations of a Common Voice clip.
+        Recording conditions of the utterance (every Common Voice clip, a
+        share of the training utterances).
     sample_rate : int
         Output rate.
 
@@ -256,9 +393,10 @@ def _partition_variants(config, seed):
     male = list(rng.permutation(ESPEAK_MALE_VARIANTS))
     pools = {}
     for split, size in zip(LIBRISPEECH_SPLITS[1:], config.splits[1:]):
-        num_female = int(round(0.4 * size.speakers))
-        pools[split] = female[:num_female] + male[: size.speakers - num_female]
-        female, male = female[num_female:], male[size.speakers - num_female :]
+        speakers = engine_counts(size.speakers, config.engines).get("espeak-ng", 0)
+        num_female = int(round(0.4 * speakers))
+        pools[split] = female[:num_female] + male[: speakers - num_female]
+        female, male = female[num_female:], male[speakers - num_female :]
     pools[LIBRISPEECH_SPLITS[0]] = female + male
     return pools
 
@@ -322,6 +460,8 @@ def plan_librispeech(root, config, seed, text_dir=None):
     >>> plan = plan_librispeech("/tmp/x", preset_config("tiny"), seed=1)
     >>> len(plan.jobs), len(plan.speakers)
     (36, 8)
+    >>> sorted({s["voice"].engine for s in plan.speakers})
+    ['espeak-ng', 'festival', 'flite']
     """
     root = Path(root)
     sizes = config.splits
@@ -333,8 +473,8 @@ def plan_librispeech(root, config, seed, text_dir=None):
     sentences = _split_sentences([s.total for s in sizes], seed, _TEXT, text_dir)
     plan = Plan(root=root)
     for split_index, (split, size) in enumerate(zip(LIBRISPEECH_SPLITS, sizes)):
-        voices = espeak_voices(size.speakers, seed=[seed, _VOICES, split_index + 1],
-                               variants=pools[split])
+        counts = engine_counts(size.speakers, config.engines)
+        voices = _population_voices(counts, seed, split_index, pools[split])
         texts = iter(sentences[split_index])
         for voice in voices:
             speaker = speaker_ids.pop(0)
@@ -347,9 +487,14 @@ def plan_librispeech(root, config, seed, text_dir=None):
                     sentence = next(texts)
                     utt_id = f"{speaker}-{chapter}-{utt:04d}"
                     job_seed = (seed, _AUDIO, split_index, len(plan.jobs))
+                    perturbation = None
+                    if split_index == 0:
+                        rng = np.random.default_rng(job_seed + (1,))
+                        if rng.random() < config.train_conditions_share:
+                            perturbation = random_perturbation(rng, "mild")
                     plan.jobs.append(
                         Job(str(folder / f"{utt_id}.flac"), sentence.text, voice, job_seed,
-                            LIBRISPEECH, sample_rate=config.sample_rate)
+                            LIBRISPEECH, perturbation, config.sample_rate)
                     )
                     lines.append((utt_id, sentence.transcript))
                 plan.rows[str(folder / f"{speaker}-{chapter}.trans.txt")] = lines
@@ -386,7 +531,7 @@ def plan_commonvoice(root, config, seed, text_dir=None):
     root = Path(root)
     stream = _CV_OFFSET
     rng = np.random.default_rng([seed, stream + _VOICES])
-    voices = flite_voices(sum(config.cv_voices), seed=[seed, stream + _VOICES, 1])
+    voices = ood_voices(sum(config.cv_voices), seed=[seed, stream + _VOICES, 1])
     librispeech = _split_sentences([s.total for s in config.splits], seed, _TEXT, text_dir)
     exclude = {s.transcript for pool in librispeech for s in pool}
     sentences = _split_sentences(config.cv_clips, seed, stream + _TEXT, text_dir, exclude)
@@ -416,7 +561,8 @@ def plan_commonvoice(root, config, seed, text_dir=None):
             ]
             job_seed = (seed, stream + _AUDIO, split_index, len(plan.jobs))
             name = f"common_voice_en_{clip_ids[len(plan.jobs)]}.mp3"
-            perturbation = random_perturbation(np.random.default_rng(job_seed + (1,)))
+            perturbation = random_perturbation(np.random.default_rng(job_seed + (1,)),
+                                               config.ood_severity)
             plan.jobs.append(
                 Job(str(root / "clips" / name), sentence.text, client["voice"], job_seed,
                     COMMONVOICE, perturbation, config.sample_rate)
@@ -441,54 +587,55 @@ def plan_commonvoice(root, config, seed, text_dir=None):
 
 
 # ---------------------------------------------------------------------------
-# Synthesis of one utterance (runs in worker processes)
+# Synthesis (runs in worker processes)
 # ---------------------------------------------------------------------------
-def clean_speech(job, rng):
-    """Synthesises a clean read-speech utterance (mini-librispeech).
-
-    The speaker's rate and pitch get a little per-utterance jitter; the
-    level is random, with leading and trailing silence and a faint noise
-    floor (45-60 dB below the speech).
+def speaking_voice(job, rng):
+    """The voice that reads a job: a mini-librispeech speaker's rate and
+    pitch get a little per-utterance jitter; a Common Voice clip's voice is
+    its client's.
 
     Arguments
     ---------
     job : Job
         The utterance.
     rng : numpy.random.Generator
-        The utterance's random generator.
+        The utterance's random generator (drawn from first).
 
     Returns
     -------
-    numpy.ndarray
-        float32 samples at ``job.sample_rate``.
+    Voice
 
     Example
     -------
     >>> from speechbrain_ee.dataio.synthesis import Voice
-    >>> job = Job("unused.flac", "Hello.", Voice(), (0, 1), LIBRISPEECH)
-    >>> clean_speech(job, np.random.default_rng(0)).dtype
-    dtype('float32')
+    >>> job = Job("unused.flac", "Hello.", Voice(rate=1.0), (0, 1), LIBRISPEECH)
+    >>> 0.96 <= speaking_voice(job, np.random.default_rng(0)).rate <= 1.04
+    True
     """
-    voice = replace(
+    if job.kind != LIBRISPEECH:
+        return job.voice
+    top = 99 if job.voice.engine == "espeak-ng" else 400  # espeak-ng's scale, or Hz
+    return replace(
         job.voice,
         rate=round(job.voice.rate * float(rng.uniform(0.96, 1.04)), 3),
-        pitch=int(np.clip(job.voice.pitch + rng.integers(-3, 4), 0, 99)),
+        pitch=int(np.clip(job.voice.pitch + rng.integers(-3, 4), 0, top)),
     )
-    samples, rate = synthesize(voice, job.text, job.sample_rate)
-    samples = normalize_peak(samples, 10 ** (float(rng.uniform(-9.0, -2.0)) / 20))
-    samples = add_silence(samples, rate, rng.uniform(0.05, 0.35), rng.uniform(0.05, 0.35))
-    return add_noise(samples, float(rng.uniform(45.0, 60.0)), rng, "pink")
 
 
-def perturbed_speech(job, rng):
-    """Synthesises a Common Voice clip: silences, then the job's perturbations.
+def finish_audio(job, samples, rng):
+    """What follows synthesis. mini-librispeech: a random level, leading
+    and trailing silence and a faint noise floor (45-60 dB below the
+    speech), then the job's recording conditions if it has any. Common
+    Voice: longer silences, then the clip's conditions.
 
     Arguments
     ---------
     job : Job
-        The clip (with a ``perturbation``).
+        The utterance.
+    samples : numpy.ndarray
+        The synthesised speech at ``job.sample_rate``.
     rng : numpy.random.Generator
-        The clip's random generator.
+        The utterance's random generator (after `speaking_voice`).
 
     Returns
     -------
@@ -499,12 +646,19 @@ def perturbed_speech(job, rng):
     -------
     >>> from speechbrain_ee.dataio.synthesis import Voice
     >>> job = Job("x.mp3", "Hi.", Voice("flite", "slt"), (0, 2), COMMONVOICE, Perturbation())
-    >>> perturbed_speech(job, np.random.default_rng(0)).ndim
+    >>> finish_audio(job, np.ones(1600, dtype="float32"), np.random.default_rng(0)).ndim
     1
     """
-    samples, rate = synthesize(job.voice, job.text, job.sample_rate)
-    samples = add_silence(samples, rate, rng.uniform(0.1, 0.8), rng.uniform(0.1, 0.6))
-    return job.perturbation.apply(samples, rate, rng)
+    rate = job.sample_rate
+    if job.kind != LIBRISPEECH:
+        samples = add_silence(samples, rate, rng.uniform(0.1, 0.8), rng.uniform(0.1, 0.6))
+        return job.perturbation.apply(samples, rate, rng)
+    samples = normalize_peak(samples, 10 ** (float(rng.uniform(-9.0, -2.0)) / 20))
+    samples = add_silence(samples, rate, rng.uniform(0.05, 0.35), rng.uniform(0.05, 0.35))
+    samples = add_noise(samples, float(rng.uniform(45.0, 60.0)), rng, "pink")
+    if job.perturbation is not None:
+        samples = job.perturbation.apply(samples, rate, rng)
+    return samples
 
 
 def write_audio(path, samples, sample_rate):
@@ -541,19 +695,21 @@ def write_audio(path, samples, sample_rate):
     os.replace(partial, path)
 
 
-def render_job(job):
-    """Synthesises one utterance and writes it, unless already on disk.
+def render_jobs(jobs):
+    """Synthesises and writes the jobs not on disk yet (festival's share
+    in one process).
 
     Arguments
     ---------
-    job : Job
-        The utterance; its seed alone decides the random choices, so the
-        result does not depend on which process renders it.
+    jobs : list of Job
+        Utterances (of one sample rate); each one's seed alone decides its
+        random choices, so the result does not depend on how jobs are
+        grouped or which process renders them.
 
     Returns
     -------
-    tuple
-        ``(path, duration_seconds)``.
+    list of tuple
+        ``(path, duration_seconds)`` per job.
 
     Example
     -------
@@ -561,17 +717,25 @@ def render_job(job):
     >>> from speechbrain_ee.dataio.synthesis import Voice
     >>> path = os.path.join(tempfile.mkdtemp(), "a.flac")
     >>> job = Job(path, "Hello there.", Voice(), (0, 1), LIBRISPEECH)
-    >>> _, seconds = render_job(job)
-    >>> 0.5 < seconds < 3, sf.info(path).samplerate
-    (True, 16000)
+    >>> [(p == path, 0.5 < seconds < 3) for p, seconds in render_jobs([job])]
+    [(True, True)]
+    >>> sf.info(path).samplerate
+    16000
     """
-    duration = audio_duration(job.path)
-    if duration is not None:
-        return job.path, duration
-    rng = np.random.default_rng(job.seed)
-    render = clean_speech if job.kind == LIBRISPEECH else perturbed_speech
-    write_audio(job.path, render(job, rng), job.sample_rate)
-    return job.path, audio_duration(job.path)
+    todo = [job for job in jobs if audio_duration(job.path) is None]
+    if todo:
+        rngs = [np.random.default_rng(job.seed) for job in todo]
+        voices = [speaking_voice(job, rng) for job, rng in zip(todo, rngs)]
+        speech = synthesize_many([(v, job.text) for v, job in zip(voices, todo)],
+                                 todo[0].sample_rate)
+        for job, samples, rng in zip(todo, speech, rngs):
+            write_audio(job.path, finish_audio(job, samples, rng), job.sample_rate)
+    return [(job.path, audio_duration(job.path)) for job in jobs]
+
+
+def _batches(jobs, size=16):
+    """Consecutive jobs in batches: one festival process per batch."""
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
 
 def run_jobs(jobs, workers=None, desc=None):
@@ -598,17 +762,18 @@ def run_jobs(jobs, workers=None, desc=None):
     """
     workers = workers or os.cpu_count() or 1
     durations = {}
+    batches = _batches(jobs)
     with tqdm(total=len(jobs), desc=desc, unit="utt", dynamic_ncols=True) as bar:
-        if workers <= 1 or len(jobs) <= 1:
-            results = map(render_job, jobs)
-            for path, seconds in results:
-                durations[path] = seconds
-                bar.update()
+        if workers <= 1 or len(batches) <= 1:
+            results = map(render_jobs, batches)
+            for rendered in results:
+                durations.update(rendered)
+                bar.update(len(rendered))
         else:
             with multiprocessing.Pool(workers) as pool:
-                for path, seconds in pool.imap_unordered(render_job, jobs, chunksize=4):
-                    durations[path] = seconds
-                    bar.update()
+                for rendered in pool.imap_unordered(render_jobs, batches):
+                    durations.update(rendered)
+                    bar.update(len(rendered))
     return durations
 
 
@@ -629,7 +794,9 @@ def _vocabulary(transcripts):
 
 
 def write_librispeech_metadata(plan, durations):
-    """Writes the ``trans.txt`` files and ``SPEAKERS.TXT``; returns statistics.
+    """Writes the ``trans.txt`` files, ``SPEAKERS.TXT`` and ``conditions.tsv``
+    (not part of LibriSpeech: each utterance's voice and recording
+    conditions, for analysis); returns statistics.
 
     Arguments
     ---------
@@ -641,7 +808,8 @@ def write_librispeech_metadata(plan, durations):
     Returns
     -------
     dict
-        Per split: utterances, speakers, hours, vocabulary size.
+        Per split: utterances, speakers, speakers per engine, hours,
+        vocabulary size.
 
     Example
     -------
@@ -660,7 +828,7 @@ def write_librispeech_metadata(plan, durations):
         minutes[speaker] = minutes.get(speaker, 0.0) + durations[job.path] / 60
     header = (
         "; Speakers of mini-librispeech, a synthetic corpus built by speechbrain-ee\n"
-        "; (speechbrain_ee.dataio.corpus); NAME is the espeak-ng speaker profile.\n"
+        "; (speechbrain_ee.dataio.corpus); NAME is the synthesiser's speaker profile.\n"
         ";ID  |SEX| SUBSET           |MINUTES| NAME\n"
     )
     body = "".join(
@@ -669,6 +837,10 @@ def write_librispeech_metadata(plan, durations):
         for s in sorted(plan.speakers, key=lambda s: s["id"])
     )
     _write_text(plan.root / "SPEAKERS.TXT", header + body)
+    _write_text(plan.root / "conditions.tsv", "id\tsplit\tvoice\tcondition\n" + "".join(
+        f"{Path(j.path).stem}\t{Path(j.path).relative_to(plan.root).parts[0]}\t"
+        f"{j.voice.voice_id}\t{j.perturbation.describe() if j.perturbation else 'clean'}\n"
+        for j in plan.jobs))
     stats = {}
     for split in LIBRISPEECH_SPLITS:
         prefix = str(plan.root / split) + os.sep
@@ -676,9 +848,12 @@ def write_librispeech_metadata(plan, durations):
             t for p, lines in plan.rows.items() if p.startswith(prefix) for _, t in lines
         ]
         seconds = sum(d for p, d in durations.items() if p.startswith(prefix))
+        speakers = [s for s in plan.speakers if s["split"] == split]
         stats[split] = {
             "utterances": len(transcripts),
-            "speakers": sum(s["split"] == split for s in plan.speakers),
+            "speakers": len(speakers),
+            "engines": {e: sum(s["voice"].engine == e for s in speakers)
+                        for e in sorted({s["voice"].engine for s in speakers})},
             "hours": round(seconds / 3600, 3),
             "vocabulary": len(_vocabulary(transcripts)),
         }
@@ -829,7 +1004,8 @@ def prepare_folder(root, options, overwrite=False):
 def _options(corpus, preset, config, seed, text_dir):
     """The JSON options recorded in ``corpus.json`` (what the audio depends on)."""
     sizes = asdict(config)
-    keys = ("train", "dev", "test") if corpus == LIBRISPEECH else ("cv_clips", "cv_voices")
+    keys = (("train", "dev", "test", "engines", "train_conditions_share")
+            if corpus == LIBRISPEECH else ("cv_clips", "cv_voices", "ood_severity"))
     options = {
         "corpus": CORPUS_DIRS[corpus],
         "version": VERSION,
@@ -893,7 +1069,8 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
         logger.warning("%s: %d files are missing; synthesising them again.", root, len(missing))
     elif state == "resume":
         logger.info("Resuming the incomplete corpus in %s", root)
-    check_engine("espeak-ng" if corpus == LIBRISPEECH else "flite")
+    for engine in sorted({job.voice.engine for job in plan.jobs}):
+        check_engine(engine)
     root.mkdir(parents=True, exist_ok=True)
     _write_meta(root, options, complete=False)
     start = time.time()
@@ -983,8 +1160,9 @@ def add_arguments(parser):
     """
     parser.add_argument("--out", required=True,
                         help="output folder (holds mini-librispeech/ and mini-commonvoice/)")
-    parser.add_argument("--preset", default="default", choices=("default", "tiny"),
-                        help="corpus sizes: default (~1.5 h training speech) or tiny (tests)")
+    parser.add_argument("--preset", default="default", choices=PRESETS,
+                        help="corpus sizes: tiny (tests), default (the demo, ~6 h of "
+                        "training speech) or large (~12 h)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
     parser.add_argument("--text-dir", default=None,
                         help="folder of *.txt books to take sentences from "

@@ -1,12 +1,13 @@
 """Speech synthesis and perturbation for the built-in corpora.
 
-``synthesize`` runs an offline text-to-speech engine (espeak-ng or flite) in a
-subprocess and returns a 16 kHz float32 waveform. ``espeak_voices`` and
-``flite_voices`` build inventories of distinct speaker profiles (accent x
-variant x pitch x rate x vocal-tract warp). The perturbations (speed, additive
-white or coloured noise at a given SNR, band-limiting, reverberation, gain)
-make the out-of-distribution set; every random choice comes from a
-``numpy.random.Generator`` passed in.
+``synthesize`` and ``synthesize_many`` run an offline text-to-speech engine
+(espeak-ng, flite, or festival, whose share of a batch runs in one process)
+and return 16 kHz float32 waveforms. ``espeak_voices`` and ``base_voices``
+build inventories of distinct speaker profiles (accent x variant x pitch x
+rate x vocal-tract warp). The perturbations (speed, additive white or
+coloured noise at a given SNR, band-limiting, reverberation, gain) at a named
+severity (``SEVERITIES``) give recording conditions; every random choice
+comes from a ``numpy.random.Generator`` passed in.
 
 Authors
 -------
@@ -63,6 +64,11 @@ ESPEAK_MALE_VARIANTS = (
 ).split()
 # flite voices: name -> gender (awb_time is a talking clock and is left out).
 FLITE_VOICES = {"kal": "male", "kal16": "male", "awb": "male", "rms": "male", "slt": "female"}
+# festival voices (Debian: festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts).
+FESTIVAL_VOICES = {"kal_diphone": "male", "ked_diphone": "male",
+                   "cmu_us_slt_arctic_hts": "female"}
+# The program each engine runs (festival through its text2wave script).
+ENGINE_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
 NOISE_COLORS = ("white", "pink", "brown")
 
 
@@ -73,19 +79,20 @@ class Voice:
     Arguments
     ---------
     engine : str
-        ``"espeak-ng"`` or ``"flite"``.
+        ``"espeak-ng"``, ``"flite"`` or ``"festival"``.
     name : str
-        espeak-ng language/accent (``"en-gb-x-rp"``) or flite voice
-        (``"slt"``).
+        espeak-ng language/accent (``"en-gb-x-rp"``), flite voice
+        (``"slt"``) or festival voice (``"kal_diphone"``).
     variant : str
-        espeak-ng voice variant (``"f3"``, ``"m2"``); ignored by flite.
+        espeak-ng voice variant (``"f3"``, ``"m2"``); ignored by the others.
     pitch : int
-        espeak-ng: base pitch 0-99 (50 is the default). flite: target mean
-        F0 in Hz (0 keeps the voice's own).
+        espeak-ng: base pitch 0-99 (50 is the default). flite and
+        festival's diphone voices: target mean F0 in Hz (0 keeps the
+        voice's own; festival's HTS voice always keeps it).
     rate : float
         Speaking rate factor (1.0 = the engine's default; espeak-ng speaks
-        at ``175 * rate`` words per minute, flite stretches durations by
-        ``1 / rate``).
+        at ``175 * rate`` words per minute, flite and festival stretch
+        durations by ``1 / rate``).
     word_gap : int
         espeak-ng extra pause between words, in units of 10 ms.
     warp : float
@@ -150,9 +157,10 @@ class Voice:
         Arguments
         ---------
         text : str
-            What to say (espeak-ng reads it from stdin).
+            What to say (espeak-ng and festival read it from stdin).
         wav_path : str or None
-            Output file for flite (espeak-ng writes to stdout).
+            Output file for flite and festival (espeak-ng writes to
+            stdout).
 
         Returns
         -------
@@ -178,7 +186,50 @@ class Voice:
             if self.pitch:
                 cmd += ["--setf", f"int_f0_target_mean={int(self.pitch)}"]
             return cmd + ["-t", text, "-o", wav_path]
-        raise ValueError(f"Unknown engine {self.engine!r}: use 'espeak-ng' or 'flite'.")
+        if self.engine == "festival":
+            raise ValueError("festival reads a script: see festival_script / run_festival.")
+        raise ValueError(
+            f"Unknown engine {self.engine!r}: use 'espeak-ng', 'flite' or 'festival'.")
+
+    def festival_commands(self, text, wav_path):
+        """The festival (Scheme) commands that read ``text`` into
+        ``wav_path`` with this profile: the voice (selected again, so no
+        setting carries over from the utterance before), the duration
+        stretch and, for the diphone voices, the target mean F0.
+
+        Arguments
+        ---------
+        text : str
+            What to say.
+        wav_path : str
+            Output RIFF file.
+
+        Returns
+        -------
+        str
+            Scheme commands, one per line.
+
+        Example
+        -------
+        >>> print(Voice("festival", "cmu_us_slt_arctic_hts", rate=0.8).festival_commands(
+        ...     'Say "hi".', "o.wav"))
+        (voice_cmu_us_slt_arctic_hts)
+        (Parameter.set 'Duration_Stretch 1.250)
+        (utt.save.wave (utt.synth (Utterance Text "Say \\"hi\\".")) "o.wav" 'riff)
+        """
+        lines = [f"(voice_{self.name})",
+                 f"(Parameter.set 'Duration_Stretch {1 / self.rate:.3f})"]
+        if self.pitch and self.name.endswith("_diphone"):
+            if not 60 <= self.pitch <= 400:
+                # festival aborts (double free) on very low targets.
+                raise ValueError(f"{self.voice_id}: a festival voice's pitch is a mean F0 "
+                                 "in Hz (60-400), or 0 for the voice's own.")
+            # The diphone voices' linear-regression intonation model.
+            lines.append(f"(set! int_lr_params '((target_f0_mean {int(self.pitch)}) "
+                         "(target_f0_std 20) (model_f0_mean 170) (model_f0_std 34)))")
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'(utt.save.wave (utt.synth (Utterance Text "{quoted}")) "{wav_path}" \'riff)')
+        return "\n".join(lines)
 
 
 def check_engine(engine):
@@ -187,13 +238,13 @@ def check_engine(engine):
     Arguments
     ---------
     engine : str
-        ``"espeak-ng"`` or ``"flite"``.
+        ``"espeak-ng"``, ``"flite"`` or ``"festival"``.
 
     Example
     -------
     >>> check_engine("espeak-ng")
     """
-    if shutil.which(engine) is None:
+    if shutil.which(ENGINE_PROGRAMS.get(engine, engine)) is None:
         raise RuntimeError(f"The speech engine '{engine}' is not installed. {INSTALL_HINT}")
 
 
@@ -292,6 +343,8 @@ def run_engine(voice, text):
     (22050, dtype('float32'))
     """
     check_engine(voice.engine)
+    if voice.engine == "festival":
+        return run_festival([(voice, text)])[0]
     with tempfile.TemporaryDirectory(prefix="sbee_tts_") as tmp:
         wav_path = os.path.join(tmp, "out.wav")
         cmd = voice.command(text, wav_path)
@@ -319,6 +372,83 @@ def run_engine(voice, text):
     return samples, rate
 
 
+def run_festival(requests):
+    """Reads several texts with festival in one process (its start-up is
+    most of the time of a short utterance).
+
+    Arguments
+    ---------
+    requests : list of (Voice, str)
+        Festival profiles and what they say.
+
+    Returns
+    -------
+    list of tuple
+        ``(samples, sample_rate)`` per request, at festival's own rate.
+
+    Example
+    -------
+    >>> kal, slow = (Voice("festival", "kal_diphone", pitch=110, rate=r) for r in (1, 0.5))
+    >>> out = run_festival([(kal, "Hello."), (slow, "Hello.")])
+    >>> out[0][1], len(out[1][0]) > 1.5 * len(out[0][0])
+    (16000, True)
+    """
+    check_engine("festival")
+    with tempfile.TemporaryDirectory(prefix="sbee_tts_") as tmp:
+        paths = [os.path.join(tmp, f"{i}.wav") for i in range(len(requests))]
+        script = os.path.join(tmp, "read.scm")
+        with open(script, "w", encoding="utf-8") as f:
+            for (voice, text), path in zip(requests, paths):
+                f.write(voice.festival_commands(text, path) + "\n")
+        cmd = ["festival", "-b", script]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=120 + 10 * len(requests))
+        except (OSError, subprocess.SubprocessError) as err:
+            raise RuntimeError(f"Command failed: {' '.join(cmd)}: {err}. {INSTALL_HINT}") from err
+        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        out = []
+        for (voice, text), path in zip(requests, paths):
+            try:
+                with open(path, "rb") as f:
+                    out.append(parse_wav(f.read()))
+            except (OSError, ValueError) as err:
+                raise RuntimeError(
+                    f"festival gave no audio for {voice.voice_id} reading {text!r} "
+                    f"(exit {proc.returncode}): {stderr or err}. {INSTALL_HINT}") from err
+    return out
+
+
+def synthesize_many(requests, sample_rate=SAMPLE_RATE):
+    """Reads several texts aloud; festival's share in one process.
+
+    Arguments
+    ---------
+    requests : list of (Voice, str)
+        Speaker profiles (their ``warp`` is applied by resampling) and
+        what they say.
+    sample_rate : int
+        Output sample rate.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Mono float32 samples at ``sample_rate``, one per request.
+
+    Example
+    -------
+    >>> out = synthesize_many([(Voice(), "Hi."), (Voice("festival", "ked_diphone", pitch=0), "Hi.")])
+    >>> [x.dtype.name for x in out]
+    ['float32', 'float32']
+    """
+    festival = [i for i, (voice, _) in enumerate(requests) if voice.engine == "festival"]
+    raw = dict(zip(festival, run_festival([requests[i] for i in festival]) if festival else []))
+    out = []
+    for i, (voice, text) in enumerate(requests):
+        samples, rate = raw[i] if i in raw else run_engine(voice, text)
+        out.append(resample(samples, rate * voice.warp, sample_rate))
+    return out
+
+
 def synthesize(voice, text, sample_rate=SAMPLE_RATE):
     """Reads ``text`` aloud with a voice.
 
@@ -342,8 +472,7 @@ def synthesize(voice, text, sample_rate=SAMPLE_RATE):
     >>> rate, x.dtype, 0.3 < len(x) / rate < 3
     (16000, dtype('float32'), True)
     """
-    samples, rate = run_engine(voice, text)
-    return resample(samples, rate * voice.warp, sample_rate), sample_rate
+    return synthesize_many([(voice, text)], sample_rate)[0], sample_rate
 
 
 # ---------------------------------------------------------------------------
@@ -674,11 +803,71 @@ class Perturbation:
         return normalize_peak(samples, 10 ** (self.gain_db / 20))
 
 
-def random_perturbation(rng):
-    """Draws a realistic perturbation recipe for an out-of-distribution clip.
+@dataclass(frozen=True)
+class Conditions:
+    """How often and how strongly each recording condition is drawn (see
+    `random_perturbation`; the named levels are in ``SEVERITIES``).
 
-    About one clip in six stays clean; others get, independently, a speed
-    change (0.85-1.15), reverberation, telephone or 4 kHz band-limiting, and
+    Arguments
+    ---------
+    clean_share : float
+        Share of clips left clean (only their level changes).
+    speed_share : float
+        Share of the others with a speed change in ``speed_range``.
+    speed_range : tuple
+        Speed factors.
+    reverb_share : float
+        Share with reverberation, RT60 in ``rt60_range`` seconds.
+    rt60_range : tuple
+        Reverberation times.
+    telephone_share : float
+        Share band-limited to the telephone band (300-3400 Hz).
+    lowpass_share : float
+        Share low-passed at 4 kHz.
+    noise_share : float
+        Share with white, pink or brown noise at an SNR in ``snr_range``.
+    snr_range : tuple
+        Signal-to-noise ratios in dB.
+    gain_range : tuple
+        Peak level in dBFS.
+
+    Example
+    -------
+    >>> SEVERITIES["moderate"].snr_range
+    (10.0, 30.0)
+    """
+
+    clean_share: float
+    speed_share: float
+    speed_range: tuple
+    reverb_share: float
+    rt60_range: tuple
+    telephone_share: float
+    lowpass_share: float
+    noise_share: float
+    snr_range: tuple
+    gain_range: tuple = (-20.0, -1.0)
+
+
+# Recording conditions by severity: "mild" for the perturbed share of the
+# training set, "moderate" for the out-of-distribution test (default),
+# "severe" for a harder one (the conditions of the first built-in corpus).
+SEVERITIES = {
+    "mild": Conditions(0.0, 0.0, (1.0, 1.0), 0.25, (0.1, 0.4), 0.0, 0.1, 0.75, (20.0, 40.0)),
+    "moderate": Conditions(1 / 6, 0.4, (0.9, 1.1), 0.3, (0.2, 0.6), 0.15, 0.1, 0.7,
+                           (10.0, 30.0)),
+    "severe": Conditions(1 / 6, 0.5, (0.85, 1.15), 0.3, (0.2, 0.7), 0.25, 0.15, 0.75,
+                         (5.0, 25.0)),
+}
+
+
+def random_perturbation(rng, severity="severe"):
+    """Draws a perturbation recipe for one clip at a named severity.
+
+    Each condition is drawn independently with the probabilities and
+    ranges of ``SEVERITIES[severity]`` (see `Conditions`); "severe": about
+    one clip in six stays clean, the others get a speed change (0.85-1.15,
+    half of them), reverberation, telephone or 4 kHz band-limiting, and
     white/pink/brown noise at 5-25 dB SNR; the level varies from -20 to -1
     dBFS.
 
@@ -686,6 +875,8 @@ def random_perturbation(rng):
     ---------
     rng : numpy.random.Generator
         Random generator.
+    severity : str
+        ``"mild"``, ``"moderate"`` or ``"severe"``.
 
     Returns
     -------
@@ -697,17 +888,23 @@ def random_perturbation(rng):
     >>> p = random_perturbation(np.random.default_rng(0))
     >>> isinstance(p, Perturbation)
     True
+    >>> random_perturbation(np.random.default_rng(0), "mild").speed
+    1.0
     """
-    gain_db = float(rng.uniform(-20.0, -1.0))
-    if rng.random() < 1 / 6:
+    if severity not in SEVERITIES:
+        raise ValueError(f"Unknown severity {severity!r}: use one of {sorted(SEVERITIES)}.")
+    c = SEVERITIES[severity]
+    gain_db = float(rng.uniform(*c.gain_range))
+    if rng.random() < c.clean_share:
         return Perturbation(gain_db=gain_db)
-    speed = float(rng.uniform(0.85, 1.15)) if rng.random() < 0.5 else 1.0
-    rt60 = float(rng.uniform(0.2, 0.7)) if rng.random() < 0.3 else 0.0
+    speed = float(rng.uniform(*c.speed_range)) if rng.random() < c.speed_share else 1.0
+    rt60 = float(rng.uniform(*c.rt60_range)) if rng.random() < c.reverb_share else 0.0
     roll = rng.random()
-    band = "telephone" if roll < 0.25 else "lowpass4k" if roll < 0.4 else ""
-    noise = rng.random() < 0.75
+    band = ("telephone" if roll < c.telephone_share
+            else "lowpass4k" if roll < c.telephone_share + c.lowpass_share else "")
+    noise = rng.random() < c.noise_share
     color = str(rng.choice(NOISE_COLORS)) if noise else ""
-    snr_db = float(rng.uniform(5.0, 25.0)) if noise else 30.0
+    snr_db = float(rng.uniform(*c.snr_range)) if noise else 30.0
     return Perturbation(speed, band, rt60, color, snr_db, gain_db)
 
 
@@ -827,6 +1024,61 @@ def _spread(pairs, count, rng):
     return chosen
 
 
+def base_voices(engine, voices, num_voices, seed=0, rate_range=(0.85, 1.15),
+                male_f0=(85, 140), female_f0=(150, 220), warp_range=(0.95, 1.05)):
+    """Speaker profiles of an engine with a few fixed voices (flite,
+    festival): the base voices in turn, each with its own duration
+    stretch, mean F0 and vocal-tract warp.
+
+    Arguments
+    ---------
+    engine : str
+        ``"flite"`` or ``"festival"``.
+    voices : dict
+        Base voice name -> gender, in the order they are used.
+    num_voices : int
+        How many profiles.
+    seed : int or sequence of int
+        Seed of the random generator.
+    rate_range : tuple
+        Range of the rate factor (``duration_stretch = 1 / rate``).
+    male_f0 : tuple
+        Range of the target mean F0 (Hz) of male voices.
+    female_f0 : tuple
+        The same for female voices.
+    warp_range : tuple
+        Range of the vocal-tract warp.
+
+    Returns
+    -------
+    list of Voice
+        ``num_voices`` profiles.
+
+    Example
+    -------
+    >>> [v.name for v in base_voices("festival", FESTIVAL_VOICES, 4)]
+    ['kal_diphone', 'ked_diphone', 'cmu_us_slt_arctic_hts', 'kal_diphone']
+    """
+    rng = np.random.default_rng(seed)
+    names = list(voices)
+    profiles = []
+    for i in range(num_voices):
+        name = names[i % len(names)]
+        gender = voices[name]
+        f0 = female_f0 if gender == "female" else male_f0
+        profiles.append(
+            Voice(
+                engine=engine,
+                name=name,
+                pitch=int(rng.integers(f0[0], f0[1] + 1)),
+                rate=round(float(rng.uniform(*rate_range)), 2),
+                warp=round(float(rng.uniform(*warp_range)), 3),
+                gender=gender,
+            )
+        )
+    return profiles
+
+
 def flite_voices(num_voices, seed=0, names=tuple(FLITE_VOICES), rate_range=(0.85, 1.15),
                  male_f0=(85, 140), female_f0=(150, 220), warp_range=(0.95, 1.05)):
     """Distinct flite speaker profiles (voice x duration stretch x mean F0).
@@ -858,20 +1110,6 @@ def flite_voices(num_voices, seed=0, names=tuple(FLITE_VOICES), rate_range=(0.85
     >>> [v.name for v in flite_voices(6, seed=0)]
     ['kal', 'kal16', 'awb', 'rms', 'slt', 'kal']
     """
-    rng = np.random.default_rng(seed)
-    voices = []
-    for i in range(num_voices):
-        name = names[i % len(names)]
-        gender = FLITE_VOICES.get(name, "male")
-        f0 = female_f0 if gender == "female" else male_f0
-        voices.append(
-            Voice(
-                engine="flite",
-                name=name,
-                pitch=int(rng.integers(f0[0], f0[1] + 1)),
-                rate=round(float(rng.uniform(*rate_range)), 2),
-                warp=round(float(rng.uniform(*warp_range)), 3),
-                gender=gender,
-            )
-        )
-    return voices
+    voices = {name: FLITE_VOICES.get(name, "male") for name in names}
+    return base_voices("flite", voices, num_voices, seed, rate_range, male_f0, female_f0,
+                       warp_range)

@@ -37,7 +37,7 @@ def load_experiment(folder, overrides="", model_key="early_exit"):
         With the best checkpoint (lowest dev WER) loaded into its modules.
     tokenizer : sentencepiece.SentencePieceProcessor
     """
-    from speechbrain_ee.dataio.tokenizer import train_tokenizer
+    from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
 
     path = os.path.join(folder, "hyperparams.yaml")
     if not os.path.isfile(path):
@@ -55,13 +55,7 @@ def load_experiment(folder, overrides="", model_key="early_exit"):
         raise FileNotFoundError(
             f"no checkpoint in {hparams['save_folder']}: train first.")
     checkpointer.recover_if_possible(min_key="WER")
-    tokenizer = train_tokenizer(
-        save_folder=hparams["save_folder"],
-        vocab_size=hparams["output_neurons"],
-        train_csv=hparams["train_csv"],
-        model_type=hparams["token_type"],
-        character_coverage=hparams["character_coverage"],
-    )
+    tokenizer = tokenizer_from_hparams(hparams)
     return hparams, tokenizer
 
 

@@ -16,7 +16,7 @@ TEACHER = ["--teacher_hidden_size=32", "--teacher_layers=2",
            "--codeword_dim=16"]
 TINY_BLANK_SKIP = [
     "--d_model=48", "--num_encoder_layers=3", "--skip_layer=2",
-    "--d_ffn=96", "--nhead=4", "--output_neurons=40", "--lr_adam=0.002",
+    "--d_ffn=96", "--nhead=4", "--lr_adam=0.002",
     "--warmup_steps=10", "--max_batch_length_train=30", "--test_beam_size=4",
     # Skip from the 8th step (epoch 2) at a threshold the barely trained
     # intermediate head passes on some frames.

@@ -14,7 +14,7 @@ from tests.integration.recipe_runs import train_losses
 RECIPE = RECIPES / "CTC"
 TINY_MODEL = [
     "--d_model=48", "--num_encoder_layers=2", "--d_ffn=96", "--nhead=4",
-    "--output_neurons=40", "--lr_adam=0.002", "--warmup_steps=10",
+    "--lr_adam=0.002", "--warmup_steps=10",
     "--max_batch_length_train=30", "--test_beam_size=4",
 ]
 
@@ -73,7 +73,7 @@ def test_summary_mixing_recipes_train_and_score(tiny_corpora, tmp_path,
     model = [
         "--d_model=48", "--num_encoder_layers=2", "--nhead=4",
         "--local_proj_hid_dim=[48]", "--summary_hid_dim=[48]",
-        "--output_neurons=40", "--lr_adam=0.002", "--warmup_steps=10",
+        "--lr_adam=0.002", "--warmup_steps=10",
         "--max_batch_length_train=30", "--test_beam_size=4",
         *SUMMARY_MIXING_TINY[hparams],
     ]
@@ -83,3 +83,18 @@ def test_summary_mixing_recipes_train_and_score(tiny_corpora, tmp_path,
     assert losses[3] < losses[1], losses
     results = json.loads((out / "results.json").read_text())
     assert set(results) == {"test-clean", "cv-test"}
+
+
+def test_time_budget_stops_mid_epoch(tiny_corpora, tmp_path):
+    from speechbrain_ee.training import read_train_log
+
+    out = tmp_path / "run"
+    small_batches = [a for a in TINY_MODEL if "max_batch_length_train" not in a]
+    log = run_recipe("conformer_ctc.yaml", tiny_corpora, out, "--number_of_epochs=50",
+                     "--max_train_minutes=0.0001", "--max_batch_length_train=5",
+                     model=small_batches)
+    assert "budget spent after optimiser step 1" in log
+    epochs = read_train_log(out)
+    # one step of the first epoch (of about 20), then its validation and the test
+    assert [(e["epoch"], e["steps"]) for e in epochs] == [(1, 1)]
+    assert set(json.loads((out / "results.json").read_text())) == {"test-clean", "cv-test"}

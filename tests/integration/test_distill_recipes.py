@@ -21,7 +21,7 @@ DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
 STUDENT = ["--student_hidden_size=16", "--student_layers=2",
            "--student_heads=2", "--student_ffn_size=16",
            "--layer_map=[[1, 1], [2, 2]]"]
-CTC = ["--output_neurons=40", "--test_beam_size=4", "--warmup_steps=5"]
+CTC = ["--test_beam_size=4", "--warmup_steps=5"]
 
 
 def run_script(script, hparams, corpora, out, *args):

@@ -13,7 +13,7 @@ from .recipe_runs import run_recipe
 
 TINY_EE = [
     "--d_model=48", "--num_encoder_layers=3", "--exit_layers=[1,2,3]",
-    "--d_ffn=96", "--nhead=4", "--output_neurons=40", "--lr_adam=0.002",
+    "--d_ffn=96", "--nhead=4", "--lr_adam=0.002",
     "--warmup_steps=10", "--max_batch_length_train=30", "--test_beam_size=4",
 ]
 SUMMARY_MIXING = ["--local_proj_hid_dim=[96]", "--summary_hid_dim=[96]"]

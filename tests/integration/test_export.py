@@ -21,7 +21,7 @@ from speechbrain_ee.inference.transcribe import load_model
 from .recipe_runs import run_recipe
 
 TINY = [
-    "--d_model=48", "--d_ffn=96", "--nhead=4", "--output_neurons=40",
+    "--d_model=48", "--d_ffn=96", "--nhead=4",
     "--lr_adam=0.002", "--warmup_steps=10", "--max_batch_length_train=30",
     "--test_beam_size=4",
 ]

@@ -15,7 +15,7 @@ from speechbrain_ee.training import best_checkpoint_file
 
 from .recipe_runs import REPO_ROOT, TEACHER, run_recipe
 
-CTC = ["--output_neurons=40", "--test_beam_size=4", "--warmup_steps=5"]
+CTC = ["--test_beam_size=4", "--warmup_steps=5"]
 
 
 @pytest.fixture(scope="module")

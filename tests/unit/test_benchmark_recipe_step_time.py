@@ -30,3 +30,11 @@ def test_times_plain_and_early_exit_yamls(bench, capsys):
 def test_rejects_an_unknown_yaml(bench):
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         bench.main(["nope.yaml"])
+
+
+def test_times_each_precision_side_by_side(bench, capsys):
+    train, _ = bench.main(["conformer_ctc.yaml", "--precisions", "fp32", "bf16",
+                           "--batch", "1", "--seconds", "0.5", "--steps", "1",
+                           "--repeats", "1"])
+    assert set(train) == {"conformer_ctc.yaml fp32", "conformer_ctc.yaml bf16"}
+    assert "conformer_ctc.yaml bf16" in capsys.readouterr().out

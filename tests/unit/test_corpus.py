@@ -24,10 +24,11 @@ from speechbrain_ee.dataio.corpus import (
     preset_config,
     run,
 )
+from speechbrain_ee.dataio.synthesis import SEVERITIES
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("flite") is None,
-    reason="espeak-ng and flite are needed (bash tools/install.sh)",
+    any(shutil.which(p) is None for p in ("espeak-ng", "flite", "text2wave")),
+    reason="espeak-ng, flite and festival are needed (bash tools/install.sh)",
 )
 SEED = 5
 
@@ -110,9 +111,61 @@ def test_disjoint_speakers_and_voices(tiny):
     assert {r[0] for r in rows} == set.union(*splits)
     for speaker, sex, subset, minutes, _ in rows:
         assert speaker in speakers[subset] and sex in "MF" and float(minutes) > 0
-    voices = {subset: {name.split(":")[1] for _, _, s, _, name in rows if s == subset}
-              for subset in LIBRISPEECH_SPLITS}
-    assert not voices[LIBRISPEECH_SPLITS[0]] & voices[LIBRISPEECH_SPLITS[2]]
+    profiles = {subset: {name for _, _, s, _, name in rows if s == subset}
+                for subset in LIBRISPEECH_SPLITS}
+    assert not profiles[LIBRISPEECH_SPLITS[0]] & profiles[LIBRISPEECH_SPLITS[2]]
+
+
+@pytest.fixture(scope="module")
+def default_plans():
+    """The default preset's plans (no synthesis)."""
+    config = preset_config("default")
+    return (corpus_module.plan_librispeech("/unused/ls", config, 1986),
+            corpus_module.plan_commonvoice("/unused/cv", config, 1986), config)
+
+
+def test_test_speakers_are_unseen_speakers_of_the_training_population(default_plans):
+    librispeech, _, _ = default_plans
+    by_split = {split: [s["voice"] for s in librispeech.speakers if s["split"] == split]
+                for split in LIBRISPEECH_SPLITS}
+    engines = {split: {v.engine for v in voices} for split, voices in by_split.items()}
+    assert engines["train-clean-100"] == engines["dev-clean"] == engines["test-clean"] == {
+        "espeak-ng", "flite", "festival"}
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        a, b = by_split[LIBRISPEECH_SPLITS[a]], by_split[LIBRISPEECH_SPLITS[b]]
+        assert not {v.voice_id for v in a} & {v.voice_id for v in b}
+        # espeak-ng speakers: no variant (the voice's timbre) in two splits
+        assert not ({v.variant for v in a if v.variant} & {v.variant for v in b if v.variant})
+    bases = {(v.engine, v.name) for v in by_split["train-clean-100"]}
+    assert {(v.engine, v.name) for v in by_split["test-clean"]} <= bases
+
+
+def test_out_of_distribution_voices_are_held_out(default_plans):
+    librispeech, commonvoice, config = default_plans
+    seen = {(s["voice"].engine, s["voice"].name) for s in librispeech.speakers}
+    ood = {(c["voice"].engine, c["voice"].name) for c in commonvoice.speakers}
+    assert ood == set(corpus_module.OOD_VOICES)
+    assert not seen & ood
+    assert len(commonvoice.speakers) == sum(config.cv_voices)
+
+
+def test_recording_conditions_as_documented(default_plans):
+    librispeech, commonvoice, config = default_plans
+    train = [j for j in librispeech.jobs if "/train-clean-100/" in j.path]
+    perturbed = [j.perturbation for j in train if j.perturbation is not None]
+    assert abs(len(perturbed) / len(train) - config.train_conditions_share) < 0.03
+    assert all(j.perturbation is None for j in librispeech.jobs if j not in train)
+    mild = SEVERITIES["mild"]
+    for p in perturbed:
+        assert p.speed == 1.0 and p.band in ("", "lowpass4k")
+        assert not p.noise_color or mild.snr_range[0] <= p.snr_db <= mild.snr_range[1]
+    moderate = SEVERITIES[config.ood_severity]
+    clips = [j.perturbation for j in commonvoice.jobs]
+    assert all(moderate.speed_range[0] <= p.speed <= moderate.speed_range[1] for p in clips)
+    noisy = [p.snr_db for p in clips if p.noise_color]
+    assert noisy and all(moderate.snr_range[0] <= snr <= moderate.snr_range[1] for snr in noisy)
+    clean = sum(p.describe().startswith("gain") for p in clips) / len(clips)
+    assert 0.05 < clean < 0.3
 
 
 def test_commonvoice_tsvs_and_clips(tiny):

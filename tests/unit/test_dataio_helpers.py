@@ -70,6 +70,13 @@ def test_tokenizer_vocab_too_large(tmp_path):
         train_tokenizer(tmp_path / "tok", 5000, csv_path)
 
 
+def test_char_tokenizer_larger_than_the_ctc_output(tmp_path):
+    csv_path = write_csv(tmp_path / "train.csv", SENTENCES)
+    with pytest.raises(ValueError, match="output_neurons=5"):
+        train_tokenizer(tmp_path / "tok", 5, csv_path, model_type="char")
+    assert train_tokenizer(tmp_path / "tok2", 29, csv_path, model_type="char").get_piece_size() <= 29
+
+
 def test_load_audio_resamples_and_mixes(tmp_path):
     t = np.arange(8000) / 8000
     stereo = np.stack([np.sin(2 * np.pi * 440 * t)] * 2, 1).astype("float32")

@@ -89,7 +89,6 @@ class TeacherPretraining(BudgetedBrain):
         self.checkpointer.save_and_keep_only(
             meta={"loss": stage_loss, "epoch": epoch}, min_keys=["loss"],
             num_to_keep=1)
-        self.stop_if_over_budget(epoch)
 
 
 def fit_units(hparams, train_data):

@@ -140,7 +140,6 @@ class Distillation(BudgetedBrain):
         self.checkpointer.save_and_keep_only(
             meta={key: stage_loss, "epoch": epoch}, min_keys=[key],
             num_to_keep=1)
-        self.stop_if_over_budget(epoch)
 
 
 def main(argv):

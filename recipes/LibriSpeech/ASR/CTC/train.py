@@ -38,7 +38,7 @@ from speechbrain_ee.dataio.recipe_data import (
     make_loader_kwargs,
     update_results,
 )
-from speechbrain_ee.dataio.tokenizer import train_tokenizer
+from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
 from speechbrain_ee.decoding.exit_strategies import (
     oracle_exits,
     overthinking,
@@ -79,13 +79,13 @@ class ASR(BudgetedBrain):
         each exit (one exit for a plain encoder)."""
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+        if self.augmenting(stage):
             wavs, wav_lens = self.hparams.wav_augment(wavs, wav_lens)
         feats = self.hparams.compute_features(wavs)
         feats = self.modules.normalize(
             feats, wav_lens, epoch=self.hparams.epoch_counter.current
         )
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "fea_augment"):
+        if self.augmenting(stage, "fea_augment"):
             feats, _ = self.hparams.fea_augment(feats, wav_lens)
         if self.blank_skip is not None:
             return self._blank_skip_forward(feats, wav_lens, stage), wav_lens
@@ -136,7 +136,7 @@ class ASR(BudgetedBrain):
             skip, exits = exits, exits.log_probs
         ids = batch.id
         tokens, tokens_lens = batch.tokens
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+        if self.augmenting(stage):
             tokens, tokens_lens = self.hparams.wav_augment.replicate_multiple_labels(
                 tokens, tokens_lens
             )
@@ -256,7 +256,6 @@ class ASR(BudgetedBrain):
             min_keys=["WER"],
             num_to_keep=1,
         )
-        self.stop_if_over_budget(epoch)
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -345,13 +344,7 @@ class ASR(BudgetedBrain):
 def main(argv):
     """Parses the command line, prepares data, trains and scores."""
     hparams, run_opts = setup_experiment(argv)
-    tokenizer = train_tokenizer(
-        save_folder=hparams["save_folder"],
-        vocab_size=hparams["output_neurons"],
-        train_csv=hparams["train_csv"],
-        model_type=hparams["token_type"],
-        character_coverage=hparams["character_coverage"],
-    )
+    tokenizer = tokenizer_from_hparams(hparams)
     train_data, valid_data, tests = dataio_prepare(hparams, tokenizer)
     train_kwargs, valid_kwargs = make_loader_kwargs(
         hparams, train_data, valid_data

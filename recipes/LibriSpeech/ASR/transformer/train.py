@@ -46,7 +46,7 @@ from speechbrain_ee.dataio.recipe_data import (
     make_loader_kwargs,
     update_results,
 )
-from speechbrain_ee.dataio.tokenizer import train_tokenizer
+from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
 from speechbrain_ee.training import (
     BudgetedBrain,
     make_brain,
@@ -67,14 +67,14 @@ class ASR(BudgetedBrain):
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
         tokens_bos, _ = batch.tokens_bos
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "wav_augment"):
+        if self.augmenting(stage):
             wavs, wav_lens = self.hparams.wav_augment(wavs, wav_lens)
             tokens_bos = self.hparams.wav_augment.replicate_labels(tokens_bos)
         feats = self.hparams.compute_features(wavs)
         feats = self.modules.normalize(
             feats, wav_lens, epoch=self.hparams.epoch_counter.current
         )
-        if stage == sb.Stage.TRAIN and hasattr(self.hparams, "fea_augment"):
+        if self.augmenting(stage, "fea_augment"):
             feats, wav_lens = self.hparams.fea_augment(feats, wav_lens)
             tokens_bos = self.hparams.fea_augment.replicate_labels(tokens_bos)
 
@@ -107,7 +107,7 @@ class ASR(BudgetedBrain):
         tokens, tokens_lens = batch.tokens
         if stage == sb.Stage.TRAIN:
             for augment in ("wav_augment", "fea_augment"):
-                if hasattr(self.hparams, augment):
+                if self.augmenting(stage, augment):
                     (tokens, tokens_lens, tokens_eos, tokens_eos_lens) = (
                         getattr(self.hparams, augment)
                         .replicate_multiple_labels(
@@ -181,7 +181,6 @@ class ASR(BudgetedBrain):
             max_keys=["ACC"],
             num_to_keep=self.hparams.avg_checkpoints,
         )
-        self.stop_if_over_budget(epoch)
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -244,15 +243,7 @@ class ASR(BudgetedBrain):
 def main(argv):
     """Parses the command line, prepares data, trains and scores."""
     hparams, run_opts = setup_experiment(argv)
-    tokenizer = train_tokenizer(
-        save_folder=hparams["save_folder"],
-        vocab_size=hparams["output_neurons"],
-        train_csv=hparams["train_csv"],
-        model_type=hparams["token_type"],
-        character_coverage=hparams["character_coverage"],
-        bos_id=hparams["bos_index"],
-        eos_id=hparams["eos_index"],
-    )
+    tokenizer = tokenizer_from_hparams(hparams)
     train_data, valid_data, tests = dataio_prepare(
         hparams, tokenizer,
         bos_index=hparams["bos_index"], eos_index=hparams["eos_index"],
