@@ -172,7 +172,6 @@ class BudgetedBrain(sb.Brain):
                 and self.optimizer_step >= getattr(self.hparams, "augment_start_step", 0))
 
 
-
 def load_pretrained(pretrainer):
     """Loads a YAML's ``pretrainer`` (SpeechBrain's ``Pretrainer``) before
     training: e.g. a distilled student before its CTC fine-tuning. A local
@@ -306,7 +305,6 @@ def make_brain(brain_class, hparams, run_opts):
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-
 
 
 def best_checkpoint_file(run_folder, file="model.ckpt", min_key="WER"):

@@ -1077,39 +1077,3 @@ def base_voices(engine, voices, num_voices, seed=0, rate_range=(0.85, 1.15),
             )
         )
     return profiles
-
-
-def flite_voices(num_voices, seed=0, names=tuple(FLITE_VOICES), rate_range=(0.85, 1.15),
-                 male_f0=(85, 140), female_f0=(150, 220), warp_range=(0.95, 1.05)):
-    """Distinct flite speaker profiles (voice x duration stretch x mean F0).
-
-    Arguments
-    ---------
-    num_voices : int
-        How many profiles (the base voices are used in turn).
-    seed : int or sequence of int
-        Seed of the random generator.
-    names : sequence of str
-        flite voices (``kal kal16 awb rms slt``).
-    rate_range : tuple
-        Range of the rate factor (``duration_stretch = 1 / rate``).
-    male_f0 : tuple
-        Range of ``int_f0_target_mean`` (Hz) for male voices.
-    female_f0 : tuple
-        The same for female voices.
-    warp_range : tuple
-        Range of the vocal-tract warp.
-
-    Returns
-    -------
-    list of Voice
-        ``num_voices`` profiles.
-
-    Example
-    -------
-    >>> [v.name for v in flite_voices(6, seed=0)]
-    ['kal', 'kal16', 'awb', 'rms', 'slt', 'kal']
-    """
-    voices = {name: FLITE_VOICES.get(name, "male") for name in names}
-    return base_voices("flite", voices, num_voices, seed, rate_range, male_f0, female_f0,
-                       warp_range)
