@@ -77,6 +77,20 @@ def test_char_tokenizer_larger_than_the_ctc_output(tmp_path):
     assert train_tokenizer(tmp_path / "tok2", 29, csv_path, model_type="char").get_piece_size() <= 29
 
 
+def test_char_tokenizer_alphabet(tmp_path):
+    csv_path = write_csv(tmp_path / "train.csv", SENTENCES)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
+    sp = train_tokenizer(tmp_path / "a", 29, csv_path, model_type="char", alphabet=alphabet)
+    # every letter has its id, whether or not the text has it
+    assert [sp.id_to_piece(i) for i in range(1, 28)] == list(alphabet)
+    with pytest.raises(ValueError, match="set output_neurons: 29"):
+        train_tokenizer(tmp_path / "b", 40, csv_path, model_type="char", alphabet=alphabet)
+    with pytest.raises(ValueError, match="outside the alphabet"):
+        train_tokenizer(tmp_path / "c", 5, csv_path, model_type="char", alphabet="ABC")
+    with pytest.raises(ValueError, match="token_type: char"):
+        train_tokenizer(tmp_path / "d", 29, csv_path, alphabet=alphabet)
+
+
 def test_load_audio_resamples_and_mixes(tmp_path):
     t = np.arange(8000) / 8000
     stereo = np.stack([np.sin(2 * np.pi * 440 * t)] * 2, 1).astype("float32")
