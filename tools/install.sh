@@ -14,7 +14,7 @@ venv="${SBEE_VENV:-.venv}"
 need_apt=()
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || need_apt+=(flite)
-command -v text2wave >/dev/null 2>&1 || need_apt+=(festival)
+command -v festival >/dev/null 2>&1 || need_apt+=(festival)
 for voice in festvox-kallpc16k:english/kal_diphone festvox-kdlpc16k:english/ked_diphone \
              festvox-us-slt-hts:us/cmu_us_slt_arctic_hts; do
   [ -d "/usr/share/festival/voices/${voice#*:}" ] || need_apt+=("${voice%%:*}")

@@ -67,8 +67,8 @@ FLITE_VOICES = {"kal": "male", "kal16": "male", "awb": "male", "rms": "male", "s
 # festival voices (Debian: festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts).
 FESTIVAL_VOICES = {"kal_diphone": "male", "ked_diphone": "male",
                    "cmu_us_slt_arctic_hts": "female"}
-# The program each engine runs (festival through its text2wave script).
-ENGINE_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
+# The program each engine runs.
+ENGINE_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}
 NOISE_COLORS = ("white", "pink", "brown")
 
 
@@ -157,10 +157,9 @@ class Voice:
         Arguments
         ---------
         text : str
-            What to say (espeak-ng and festival read it from stdin).
+            What to say (espeak-ng reads it from stdin).
         wav_path : str or None
-            Output file for flite and festival (espeak-ng writes to
-            stdout).
+            Output file for flite (espeak-ng writes to stdout).
 
         Returns
         -------
@@ -187,7 +186,8 @@ class Voice:
                 cmd += ["--setf", f"int_f0_target_mean={int(self.pitch)}"]
             return cmd + ["-t", text, "-o", wav_path]
         if self.engine == "festival":
-            raise ValueError("festival reads a script: see festival_script / run_festival.")
+            raise ValueError("festival reads a script: see Voice.festival_commands and "
+                             "run_festival.")
         raise ValueError(
             f"Unknown engine {self.engine!r}: use 'espeak-ng', 'flite' or 'festival'.")
 

@@ -18,10 +18,12 @@ def test_demo_builds_trains_and_scores(tmp_path):
     assert "test-clean" in proc.stdout and "cv-test" in proc.stdout
     results = json.loads((out / "results.json").read_text())
     # Real learning: an untrained (blank-only) model scores 100% WER. The
-    # demo measured 60.2% WER / 25.3% CER in-domain, 98.4% / 80.4% OOD.
-    assert results["test-clean"]["beam_WER"] < 75
-    assert results["test-clean"]["beam_CER"] < 40
-    assert results["cv-test"]["beam_CER"] < 95
+    # demo measured 60.9% WER / 20.1% CER in-domain, 91.2% / 44.5% OOD
+    # (2026-12-06); the out-of-distribution set must be partly transcribed.
+    assert results["test-clean"]["beam_WER"] < 70
+    assert results["test-clean"]["beam_CER"] < 28
+    assert results["cv-test"]["beam_CER"] < 60
+    assert results["cv-test"]["beam_CER"] > results["test-clean"]["beam_CER"]
     # The demo's model exports, loads back and transcribes from the command
     # line.
     from speechbrain_ee.cli import main

@@ -27,7 +27,7 @@ from speechbrain_ee.dataio.corpus import (
 from speechbrain_ee.dataio.synthesis import SEVERITIES
 
 pytestmark = pytest.mark.skipif(
-    any(shutil.which(p) is None for p in ("espeak-ng", "flite", "text2wave")),
+    any(shutil.which(p) is None for p in ("espeak-ng", "flite", "festival")),
     reason="espeak-ng, flite and festival are needed (bash tools/install.sh)",
 )
 SEED = 5
