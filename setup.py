@@ -40,6 +40,9 @@ setup(
         # transformers' HuBERT modules (a real checkpoint loads into the same
         # code as the built-in teacher); 5.x for its masking utilities.
         "transformers>=5.0,<6",
+        # Lexicon-constrained CTC beam search (speechbrain_ee.decoding.lexicon):
+        # torchaudio's ctc_decoder runs flashlight-text's C++ decoder.
+        "flashlight-text",
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout"],

@@ -107,18 +107,21 @@ def format_results(results, timings):
     Example
     -------
     >>> print(format_results({"test-clean": {"WER": 10.0, "CER": 5.0,
-    ...     "beam_WER": 9.5, "beam_CER": 4.9}}, {"total": 60.0}))
-    test set        greedy WER  greedy CER  beam WER  beam CER
-    test-clean           10.00        5.00      9.50      4.90
+    ...     "beam_WER": 9.5, "beam_CER": 4.9, "lexicon_WER": 7.0,
+    ...     "lexicon_CER": 4.0}}, {"total": 60.0}))
+    test set        greedy WER  greedy CER  beam WER  beam CER  lexicon WER  lexicon CER
+    test-clean           10.00        5.00      9.50      4.90         7.00         4.00
     total: 1.0 min
     """
-    lines = [f"{'test set':<14}{'greedy WER':>12}{'greedy CER':>12}"
-             f"{'beam WER':>10}{'beam CER':>10}"]
+    columns = [("greedy WER", "WER", 12), ("greedy CER", "CER", 12),
+               ("beam WER", "beam_WER", 10), ("beam CER", "beam_CER", 10),
+               ("lexicon WER", "lexicon_WER", 13), ("lexicon CER", "lexicon_CER", 13)]
+    columns = [c for c in columns
+               if any(c[1] in stats for stats in results.values())]
+    lines = [f"{'test set':<14}" + "".join(f"{title:>{width}}" for title, _, width in columns)]
     for name, stats in results.items():
-        lines.append(
-            f"{name:<14}{stats['WER']:>12.2f}{stats['CER']:>12.2f}"
-            f"{stats['beam_WER']:>10.2f}{stats['beam_CER']:>10.2f}"
-        )
+        lines.append(f"{name:<14}" + "".join(
+            f"{stats.get(key, float('nan')):>{width}.2f}" for _, key, width in columns))
     for step, seconds in timings.items():
         lines.append(f"{step}: {seconds / 60:.1f} min")
     return "\n".join(lines)
@@ -189,7 +192,7 @@ def run(args):
     with open(results_path, encoding="utf-8") as f:
         results = json.load(f)
     print("\n[demo] results (WER %, built-in corpora; cv-test is out of "
-          "distribution):")
+          "distribution; lexicon: beam search over the training words):")
     print(format_results(results, timings))
     print(format_curve(read_train_log(args.output_folder)))
     print(f"[demo] details: {args.output_folder}/train_log.txt, "

@@ -40,11 +40,26 @@ def test_trains_resumes_and_scores(tiny_corpora, tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert set(results) == {"test-clean", "cv-test"}
     for stats in results.values():
-        for key in ("WER", "CER", "beam_WER", "beam_CER"):
+        for key in ("WER", "CER", "beam_WER", "beam_CER", "lexicon_WER", "lexicon_CER"):
             assert 0 <= stats[key] <= 200
     for name in ("test-clean", "cv-test"):
-        for tag in ("greedy", "beam"):
+        for tag in ("greedy", "beam", "lexicon"):
             assert (out / f"wer_{name}_{tag}.txt").is_file()
+    # the lexicon search outputs words of the training transcripts only
+    train_words = set(" ".join(
+        line.split(",")[-1] for line in (out / "save" / "train.csv").read_text().splitlines()[1:]
+    ).split())
+    lexicon_hyps = (out / "wer_test-clean_lexicon.txt").read_text()
+    assert lexicon_hyps and "lexicon.txt" not in lexicon_hyps
+    assert (out / "save" / "lexicon.txt").read_text().count("\n") == len(train_words)
+    # tools/lexicon_rescore.py scores the trained run again, as the recipe did
+    rescore = subprocess.run(
+        [sys.executable, str(RECIPE.parents[3] / "tools" / "lexicon_rescore.py"), str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert rescore.returncode == 0, rescore.stderr[-2000:]
+    again = json.loads((out / "lexicon_rescore.json").read_text())
+    assert again["test-clean"]["lexicon_WER"] == pytest.approx(
+        results["test-clean"]["lexicon_WER"], abs=1e-6)
 
 
 def test_missing_data_folder_is_named(tmp_path):

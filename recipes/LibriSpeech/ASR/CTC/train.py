@@ -44,6 +44,7 @@ from speechbrain_ee.decoding.exit_strategies import (
     overthinking,
     simulate,
 )
+from speechbrain_ee.decoding.lexicon import csv_words
 from speechbrain_ee.decoding.tradeoff import frame_lengths, word_errors
 from speechbrain_ee.distill.hubert import load_weights
 from speechbrain_ee.inference.experiment import greedy_decoder
@@ -165,6 +166,10 @@ class ASR(BudgetedBrain):
             beam_words = [hyp[0].text.split() for hyp in hyps]
             self.beam_wer_metric.append(ids, beam_words, target_words)
             self.beam_cer_metric.append(ids, beam_words, target_words)
+            if self.lexicon_searcher is not None:
+                lexicon_words = self.lexicon_searcher(p_ctc, wav_lens)
+                self.lexicon_wer_metric.append(ids, lexicon_words, target_words)
+                self.lexicon_cer_metric.append(ids, lexicon_words, target_words)
             if len(exits) > 1 and self.blank_skip is None:
                 self._score_exit_strategy(exits, wav_lens, exit_words,
                                           target_words)
@@ -218,6 +223,8 @@ class ASR(BudgetedBrain):
         if stage == sb.Stage.TEST:
             self.beam_wer_metric = self.hparams.error_rate_computer()
             self.beam_cer_metric = self.hparams.cer_computer()
+            self.lexicon_wer_metric = self.hparams.error_rate_computer()
+            self.lexicon_cer_metric = self.hparams.cer_computer()
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs, checkpoints, schedules and writes the WER files."""
@@ -261,6 +268,11 @@ class ASR(BudgetedBrain):
         """Writes the WER files and the results summary of one test set."""
         stage_stats["beam_WER"] = self.beam_wer_metric.summarize("error_rate")
         stage_stats["beam_CER"] = self.beam_cer_metric.summarize("error_rate")
+        tags = [("greedy", self.wer_metric), ("beam", self.beam_wer_metric)]
+        if self.lexicon_searcher is not None:
+            stage_stats["lexicon_WER"] = self.lexicon_wer_metric.summarize("error_rate")
+            stage_stats["lexicon_CER"] = self.lexicon_cer_metric.summarize("error_rate")
+            tags.append(("lexicon", self.lexicon_wer_metric))
         self.hparams.train_logger.log_stats(
             stats_meta={"test set": self.test_name,
                         "epochs trained": self.hparams.epoch_counter.current},
@@ -270,10 +282,7 @@ class ASR(BudgetedBrain):
             return
         folder = self.hparams.output_wer_folder
         os.makedirs(folder, exist_ok=True)
-        for tag, metric in (
-            ("greedy", self.wer_metric),
-            ("beam", self.beam_wer_metric),
-        ):
+        for tag, metric in tags:
             path = os.path.join(folder, f"wer_{self.test_name}_{tag}.txt")
             with open(path, "w", encoding="utf-8") as w:
                 metric.write_stats(w)
@@ -357,6 +366,11 @@ def main(argv):
         tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size())
     ]
     asr_brain.test_searcher = hparams["test_searcher"](vocab_list=vocab_list)
+    asr_brain.lexicon_searcher = None
+    if hparams.get("lexicon_searcher") is not None:
+        asr_brain.lexicon_searcher = hparams["lexicon_searcher"](
+            tokenizer=tokenizer, words=csv_words([hparams["train_csv"]]),
+            folder=hparams["save_folder"])
     if "pretrainer" in hparams:  # e.g. a distilled student to fine-tune
         load_pretrained(hparams["pretrainer"])
     if hparams.get("warm_start"):  # another run's weights for one module
