@@ -75,6 +75,8 @@ class ASR(BudgetedBrain):
     share of frames skipped, and the test stage the measured speed-up.
     """
 
+    lexicon_searcher = None  # main() sets the YAML's `lexicon_searcher`
+
     def compute_forward(self, batch, stage):
         """Waveforms -> features -> encoder -> CTC log-probabilities of
         each exit (one exit for a plain encoder)."""
@@ -366,7 +368,6 @@ def main(argv):
         tokenizer.id_to_piece(i) for i in range(tokenizer.vocab_size())
     ]
     asr_brain.test_searcher = hparams["test_searcher"](vocab_list=vocab_list)
-    asr_brain.lexicon_searcher = None
     if hparams.get("lexicon_searcher") is not None:
         asr_brain.lexicon_searcher = hparams["lexicon_searcher"](
             tokenizer=tokenizer, words=csv_words([hparams["train_csv"]]),
