@@ -36,7 +36,7 @@ import os
 import shlex
 from pathlib import Path
 
-from speechbrain_ee.training import read_train_log, train_runs
+from speechbrain_ee.training import read_progress, read_train_log, train_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CTC_RECIPE = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR" / "CTC"
@@ -85,16 +85,6 @@ def parse_variant(text):
     if not sep or not name or not words:
         raise SystemExit(f"--variant {text!r}: write NAME=YAML [--override=value ...].")
     return name, words[0], words[1:]
-
-
-def read_progress(folder):
-    """``progress.csv`` rows of a run as ``(step, minutes, loss)``."""
-    path = Path(folder) / "progress.csv"
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [(int(r["step"]), float(r["minutes"]), float(r["loss"]))
-                for r in csv.DictReader(f)]
 
 
 def plateau_exit(progress, threshold=None):

@@ -47,42 +47,73 @@ def budget_spent(fit_start_time, budget_minutes, now=None):
     return ((time.time() if now is None else now) - fit_start_time) / 60 >= budget_minutes
 
 
+def read_progress(folder):
+    """The rows of a run's ``progress.csv`` (see `ProgressLog`) as
+    ``(step, minutes, loss)``; empty when there is none.
+
+    Arguments
+    ---------
+    folder : str or Path
+        The run's output folder.
+
+    Returns
+    -------
+    list of tuple
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> ProgressLog(folder, interval=1).add(1, 2.5, lr=0.1)
+    >>> [(step, loss) for step, _, loss in read_progress(folder)]
+    [(1, 2.5)]
+    """
+    import csv
+
+    path = Path(folder) / "progress.csv"
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [(int(r["step"]), float(r["minutes"]), float(r["loss"]))
+                for r in csv.DictReader(f)]
+
+
 class ProgressLog:
     """The training loss every ``interval`` optimiser steps, with the
-    training minutes so far, appended to a CSV (``step,minutes,loss,lr``):
+    training minutes so far, appended to ``<folder>/progress.csv``
+    (``step,minutes,loss,lr``; read back by `read_progress`):
     the learning curve between epochs, e.g. to see when a CTC model leaves
     the blank plateau. A resumed run appends and keeps counting minutes
     from the last row (only the main process writes).
 
     Arguments
     ---------
-    path : str
-        The CSV file.
+    folder : str
+        The run's output folder.
     interval : int
         Optimiser steps per row; the loss is their mean.
 
     Example
     -------
     >>> import tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "progress.csv")
-    >>> log = ProgressLog(path, interval=2)
+    >>> folder = tempfile.mkdtemp()
+    >>> log = ProgressLog(folder, interval=2)
     >>> for step, loss in enumerate([4.0, 2.0, 1.0], start=1):
     ...     log.add(step, loss, lr=0.001)
-    >>> open(path).read().splitlines()[1].split(",")[::2]
+    >>> open(os.path.join(folder, "progress.csv")).read().splitlines()[1].split(",")[::2]
     ['2', '3.0000']
     """
 
     COLUMNS = "step,minutes,loss,lr\n"
 
-    def __init__(self, path, interval=50):
-        self.path, self.interval = path, max(1, int(interval))
+    def __init__(self, folder, interval=50):
+        self.path = os.path.join(folder, "progress.csv")
+        self.interval = max(1, int(interval))
         self.losses, self.offset = [], 0.0
         self.start = time.time()
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as f:
-                rows = f.read().splitlines()[1:]
-            if rows:
-                self.offset = float(rows[-1].split(",")[1])
+        rows = read_progress(folder)
+        if rows:
+            self.offset = rows[-1][1]
 
     def add(self, step, loss, lr):
         """Counts one optimiser step; writes a row every ``interval``.
@@ -154,7 +185,7 @@ class BudgetedBrain(sb.Brain):
             self.hparams.noam_annealing(self.optimizer)
             if getattr(self, "progress", None) is None:
                 self.progress = ProgressLog(
-                    os.path.join(self.hparams.output_folder, "progress.csv"),
+                    self.hparams.output_folder,
                     getattr(self.hparams, "progress_interval", 50),
                 )
             self.progress.add(

@@ -67,8 +67,6 @@ FLITE_VOICES = {"kal": "male", "kal16": "male", "awb": "male", "rms": "male", "s
 # festival voices (Debian: festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts).
 FESTIVAL_VOICES = {"kal_diphone": "male", "ked_diphone": "male",
                    "cmu_us_slt_arctic_hts": "female"}
-# The program each engine runs.
-ENGINE_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}
 NOISE_COLORS = ("white", "pink", "brown")
 
 
@@ -244,7 +242,7 @@ def check_engine(engine):
     -------
     >>> check_engine("espeak-ng")
     """
-    if shutil.which(ENGINE_PROGRAMS.get(engine, engine)) is None:
+    if shutil.which(engine) is None:
         raise RuntimeError(f"The speech engine '{engine}' is not installed. {INSTALL_HINT}")
 
 

@@ -16,6 +16,8 @@ Authors
 import csv
 import os
 
+from speechbrain_ee.decoding.tradeoff import frame_lengths
+
 WORD_BOUNDARY = "\u2581"  # SentencePiece's word-boundary piece
 
 
@@ -125,6 +127,6 @@ class LexiconSearcher:
         list of list of str
             The best hypothesis of each utterance, as words.
         """
-        lengths = (wav_lens.cpu() * log_probs.shape[1]).round().int()
+        lengths = frame_lengths(wav_lens.cpu(), log_probs.shape[1]).int()
         hyps = self.decoder(log_probs.detach().float().cpu().contiguous(), lengths)
         return [[w for w in h[0].words if w != "<unk>"] if h else [] for h in hyps]

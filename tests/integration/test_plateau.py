@@ -3,8 +3,7 @@ recipe's defaults leaves the CTC blank plateau on the tiny corpus within a
 fixed number of optimiser steps (see the recipe README, "Leaving the CTC
 plateau")."""
 
-import csv
-
+from speechbrain_ee.training import read_progress
 from tests.integration.recipe_runs import run_recipe
 
 SIX_LAYERS = [
@@ -17,17 +16,11 @@ MAX_STEPS = 400  # ... and must be well below it by this step (the 2026-12-06
 # run: 0.79 x at step 250, falling; 6 steps an epoch on the tiny corpus)
 
 
-def read_losses(folder):
-    """Step -> training loss, from the run's progress.csv."""
-    with open(folder / "progress.csv", encoding="utf-8") as f:
-        return {int(r["step"]): float(r["loss"]) for r in csv.DictReader(f)}
-
-
 def test_six_layer_model_leaves_the_plateau(tiny_corpora, tmp_path):
     out = tmp_path / "run"
     run_recipe("CTC", "conformer_ctc.yaml", tiny_corpora, out, *SIX_LAYERS,
                f"--number_of_epochs={MAX_STEPS // 6 + 1}")
-    losses = read_losses(out)
+    losses = {step: loss for step, _, loss in read_progress(out)}
     plateau = losses[PLATEAU_STEP]
     left = [step for step, loss in losses.items()
             if step <= MAX_STEPS and loss < 0.75 * plateau]
