@@ -192,7 +192,8 @@ def run(args):
     with open(results_path, encoding="utf-8") as f:
         results = json.load(f)
     print("\n[demo] results (WER %, built-in corpora; cv-test is out of "
-          "distribution; lexicon: beam search over the training words):")
+          "distribution; lexicon: beam search over the training words with "
+          "their trigram language model):")
     print(format_results(results, timings))
     print(format_curve(read_train_log(args.output_folder)))
     print(f"[demo] details: {args.output_folder}/train_log.txt, "

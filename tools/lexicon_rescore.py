@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Scores a trained CTC run's test sets with the lexicon-constrained beam
-search (`speechbrain_ee.decoding.lexicon`), beside greedy decoding: for runs
-trained before the recipe scored it itself.
+search (`speechbrain_ee.decoding.lexicon`), beside greedy decoding, and
+tunes its word n-gram language model on the dev set.
 
-The run's best checkpoint (lowest dev WER) is loaded; the lexicon is the
-words of its training CSV, as in the recipe. Prints one line per test set
-and writes ``lexicon_rescore.json`` in the run folder::
+The run's best checkpoint (lowest dev WER) is loaded; the lexicon and the
+language model come from the words and sentences of its training CSV, as
+in the recipe. The model's outputs are computed once per set; the search
+runs without a language model, then with the ``--lm-order`` model at every
+``--lm-weights`` x ``--word-scores`` setting on the dev set, and the test
+sets are scored at the setting with the lowest dev WER (the test sets
+never choose it). Prints one line per set and writes
+``lexicon_rescore.json`` in the run folder::
 
     python tools/lexicon_rescore.py results/demo
+    python tools/lexicon_rescore.py results/demo --lm-order 0   # lexicon only
 
 Authors
 -------
@@ -15,6 +21,7 @@ Authors
 """
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -22,7 +29,7 @@ import sys
 import torch
 from speechbrain.utils.metric_stats import ErrorRateStats
 
-from speechbrain_ee.decoding.lexicon import LexiconSearcher, csv_words
+from speechbrain_ee.decoding.lexicon import LexiconSearcher, csv_transcripts
 from speechbrain_ee.inference.experiment import (
     csv_batches,
     greedy_decoder,
@@ -32,31 +39,70 @@ from speechbrain_ee.inference.experiment import (
 
 
 @torch.no_grad()
-def rescore(run, beam_size=50, batch_size=8):
-    """Greedy and lexicon WER / CER of each test set of ``run``.
+def model_outputs(run, batch_size=8):
+    """The run's hyperparameters, tokenizer and, per set (``dev`` and the
+    test sets), its batches as ``(ids, log_probs, wav_lens, references)``."""
+    hparams, tokenizer = load_experiment(run, model_key="ctc_lin")
+    encoder, head = hparams["encoder"].eval(), hparams["ctc_lin"].eval()
+    sets = {"dev": hparams["valid_csv"], **test_sets(hparams)}
+    outputs = {}
+    for name, path in sets.items():
+        outputs[name] = [
+            (ids, torch.log_softmax(head(encoder(feats, lens)), -1), lens, refs)
+            for ids, feats, lens, refs in csv_batches(path, hparams, batch_size, "cpu")]
+    return hparams, tokenizer, outputs
+
+
+def score(batches, decode):
+    """WER and CER (in %) of ``decode(log_probs, wav_lens)`` on batches."""
+    wer, cer = ErrorRateStats(), ErrorRateStats(split_tokens=True)
+    for ids, log_probs, lens, refs in batches:
+        hyps = decode(log_probs, lens)
+        wer.append(ids, hyps, refs)
+        cer.append(ids, hyps, refs)
+    return round(wer.summarize("error_rate"), 2), round(cer.summarize("error_rate"), 2)
+
+
+def rescore(run, beam_size=50, lm_order=3, lm_weights=(0.5, 1.0, 2.0),
+            word_scores=(-1.0, 0.0, 1.0)):
+    """Greedy, lexicon and lexicon + LM WER / CER of each set of ``run``.
 
     Returns
     -------
     dict
-        Test set -> ``{"WER", "CER", "lexicon_WER", "lexicon_CER"}``.
+        ``{"sets": {set: {"WER", "CER", "lexicon_WER", "lexicon_CER",
+        "lm_WER", "lm_CER"}}, "lm": {"order", "lm_weight", "word_score"},
+        "dev_grid": [[lm_weight, word_score, dev WER], ...]}``.
     """
-    hparams, tokenizer = load_experiment(run, model_key="ctc_lin")
-    encoder, head = hparams["encoder"].eval(), hparams["ctc_lin"].eval()
-    searcher = LexiconSearcher(tokenizer, csv_words([hparams["train_csv"]]),
-                               os.path.join(run, "lexicon_rescore"), beam_size,
-                               hparams["blank_index"])
+    hparams, tokenizer, outputs = model_outputs(run)
+    transcripts = csv_transcripts([hparams["train_csv"]])
+    folder = os.path.join(run, "lexicon_rescore")
+
+    def searcher(**lm):
+        return LexiconSearcher(tokenizer, transcripts, folder, beam_size,
+                               hparams["blank_index"], **lm)
+
     greedy = greedy_decoder(tokenizer, hparams["blank_index"])
-    results = {}
-    for name, path in test_sets(hparams).items():
-        stats = {key: ErrorRateStats(split_tokens=key.endswith("CER"))
-                 for key in ("WER", "CER", "lexicon_WER", "lexicon_CER")}
-        for ids, feats, lens, refs in csv_batches(path, hparams, batch_size, "cpu"):
-            log_probs = torch.log_softmax(head(encoder(feats, lens)), -1)
-            for prefix, hyps in (("", greedy(log_probs, lens)),
-                                 ("lexicon_", searcher(log_probs, lens))):
-                for key in ("WER", "CER"):
-                    stats[prefix + key].append(ids, hyps, refs)
-        results[name] = {k: round(s.summarize("error_rate"), 2) for k, s in stats.items()}
+    plain = searcher()
+    results = {"sets": {}, "dev_grid": []}
+    for name, batches in outputs.items():
+        stats = results["sets"][name] = {}
+        stats["WER"], stats["CER"] = score(batches, greedy)
+        stats["lexicon_WER"], stats["lexicon_CER"] = score(batches, plain)
+    if lm_order <= 0:
+        return results
+    best = None
+    for weight, bonus in itertools.product(lm_weights, word_scores):
+        dev_wer, _ = score(outputs["dev"], searcher(lm_order=lm_order, lm_weight=weight,
+                                                   word_score=bonus))
+        results["dev_grid"].append([weight, bonus, dev_wer])
+        if best is None or dev_wer < best[0]:
+            best = (dev_wer, weight, bonus)
+    results["lm"] = {"order": lm_order, "lm_weight": best[1], "word_score": best[2]}
+    tuned = searcher(lm_order=lm_order, lm_weight=best[1], word_score=best[2])
+    for name, batches in outputs.items():
+        stats = results["sets"][name]
+        stats["lm_WER"], stats["lm_CER"] = score(batches, tuned)
     return results
 
 
@@ -65,11 +111,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="output folder of a CTC recipe run (plain encoder)")
     parser.add_argument("--beam-size", type=int, default=50)
+    parser.add_argument("--lm-order", type=int, default=3,
+                        help="n-gram order of the language model (0: none)")
+    parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    parser.add_argument("--word-scores", type=float, nargs="+", default=[-1.0, 0.0, 1.0])
     args = parser.parse_args(argv)
-    results = rescore(args.run, args.beam_size)
-    for name, stats in results.items():
-        print(f"{name}: greedy WER {stats['WER']:.2f} (CER {stats['CER']:.2f}), "
-              f"lexicon WER {stats['lexicon_WER']:.2f} (CER {stats['lexicon_CER']:.2f})")
+    results = rescore(args.run, args.beam_size, args.lm_order, args.lm_weights,
+                      args.word_scores)
+    if "lm" in results:
+        print("language model (tuned on dev): " + ", ".join(
+            f"{k} {v:g}" for k, v in results["lm"].items()))
+    for name, stats in results["sets"].items():
+        line = (f"{name}: greedy WER {stats['WER']:.2f} (CER {stats['CER']:.2f}), "
+                f"lexicon WER {stats['lexicon_WER']:.2f} (CER {stats['lexicon_CER']:.2f})")
+        if "lm_WER" in stats:
+            line += f", lexicon + LM WER {stats['lm_WER']:.2f} (CER {stats['lm_CER']:.2f})"
+        print(line)
     with open(os.path.join(args.run, "lexicon_rescore.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
     return results

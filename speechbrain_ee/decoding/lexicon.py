@@ -5,8 +5,10 @@ so its word error rate is about three times its CER. Constraining the beam
 search to a lexicon (the words of the training transcripts, or any word
 list) makes every hypothesis a sequence of real words, as the decoders of
 wav2letter and of torchaudio's CTC recipes do. The search is
-flashlight-text's C++ beam search, through torchaudio's ``ctc_decoder``
-(no language model here: every lexicon word scores the same).
+flashlight-text's C++ beam search, through torchaudio's ``ctc_decoder``,
+optionally with a word n-gram language model estimated from the same
+transcripts (``speechbrain_ee.decoding.ngram``; KenLM inside flashlight
+loads it), as LibriSpeech systems decode with an n-gram LM.
 
 Authors
 -------
@@ -16,13 +18,14 @@ Authors
 import csv
 import os
 
+from speechbrain_ee.decoding.ngram import KneserNeyLM
 from speechbrain_ee.decoding.tradeoff import frame_lengths
 
 WORD_BOUNDARY = "\u2581"  # SentencePiece's word-boundary piece
 
 
-def csv_words(csv_paths, column="wrd"):
-    """The distinct words of the ``column`` of recipe CSVs, sorted.
+def csv_transcripts(csv_paths, column="wrd"):
+    """The transcripts (the ``column``) of recipe CSVs, in file order.
 
     Arguments
     ---------
@@ -40,15 +43,14 @@ def csv_words(csv_paths, column="wrd"):
     >>> import tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "train.csv")
     >>> _ = open(path, "w").write("ID,wrd\\na,THE CAT\\nb,THE DOG\\n")
-    >>> csv_words([path])
-    ['CAT', 'DOG', 'THE']
+    >>> csv_transcripts([path])
+    ['THE CAT', 'THE DOG']
     """
-    words = set()
+    transcripts = []
     for path in csv_paths:
         with open(path, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                words.update(row[column].split())
-    return sorted(words)
+            transcripts.extend(row[column] for row in csv.DictReader(f))
+    return transcripts
 
 
 class LexiconSearcher:
@@ -60,15 +62,24 @@ class LexiconSearcher:
     ---------
     tokenizer : sentencepiece.SentencePieceProcessor
         The model's character tokenizer.
-    words : list of str
-        The lexicon; a word with a character the tokenizer lacks is left
-        out.
+    transcripts : list of str
+        Sentences (e.g. the training transcripts): their words are the
+        lexicon (a word with a character the tokenizer lacks is left out)
+        and, with ``lm_order > 0``, the language model's training text.
     folder : str
-        Where the lexicon file is written (``lexicon.txt``).
+        Where the lexicon (``lexicon.txt``) and the language model
+        (``lm.arpa``) are written.
     beam_size : int
         Hypotheses kept at each frame.
     blank_index : int
         The CTC blank's id.
+    lm_order : int
+        Order of the Kneser-Ney word n-gram model (``0``: no language
+        model, every lexicon word scores the same).
+    lm_weight : float
+        Weight of the language model's log-probability (natural log).
+    word_score : float
+        Score added per word (positive: longer hypotheses).
 
     Example
     -------
@@ -77,7 +88,7 @@ class LexiconSearcher:
     >>> tmp = tempfile.mkdtemp()
     >>> _ = open(os.path.join(tmp, "t.csv"), "w").write("ID,wrd\\na,CAT DOG\\n")
     >>> tok = train_tokenizer(tmp, 8, os.path.join(tmp, "t.csv"), model_type="char")
-    >>> searcher = LexiconSearcher(tok, ["CAT", "DOG"], tmp)
+    >>> searcher = LexiconSearcher(tok, ["CAT", "DOG"], tmp)  # the two words, no LM
     >>> frames = ["C", "A", "T", "\u2581", "D", "O", "T", "\u2581"]  # best path: CAT DOT
     >>> log_probs = torch.full((1, len(frames), tok.get_piece_size()), -10.0)
     >>> for t, piece in enumerate(frames):
@@ -85,9 +96,13 @@ class LexiconSearcher:
     >>> log_probs[0, 6, tok.piece_to_id("G")] = -1.0  # G: second best
     >>> searcher(log_probs.log_softmax(-1), torch.ones(1))  # DOT is no word
     [['CAT', 'DOG']]
+    >>> with_lm = LexiconSearcher(tok, ["CAT DOG"] * 3 + ["DOG CAT"], tmp, lm_order=2)
+    >>> with_lm(log_probs.log_softmax(-1), torch.ones(1))
+    [['CAT', 'DOG']]
     """
 
-    def __init__(self, tokenizer, words, folder, beam_size=50, blank_index=0):
+    def __init__(self, tokenizer, transcripts, folder, beam_size=50, blank_index=0,
+                 lm_order=0, lm_weight=1.0, word_score=0.0):
         from torchaudio.models.decoder import ctc_decoder
 
         pieces = [tokenizer.id_to_piece(i) for i in range(tokenizer.get_piece_size())]
@@ -100,6 +115,7 @@ class LexiconSearcher:
         known = set(tokens)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, "lexicon.txt")
+        words = sorted({w for t in transcripts for w in t.split()})
         kept = [w for w in words if all(c in known for c in w)]
         if not kept:
             raise ValueError("LexiconSearcher: no lexicon word can be spelled with the "
@@ -108,9 +124,13 @@ class LexiconSearcher:
             for word in kept:
                 f.write(f"{word}\t{' '.join(word)} {WORD_BOUNDARY}\n")
         self.size = len(kept)
+        lm = None
+        if lm_order > 0:
+            lm = KneserNeyLM(transcripts, lm_order).write_arpa(os.path.join(folder, "lm.arpa"))
         self.decoder = ctc_decoder(
-            lexicon=path, tokens=tokens, beam_size=beam_size, blank_token="<blank>",
-            sil_token=WORD_BOUNDARY, unk_word="<unk>")
+            lexicon=path, tokens=tokens, lm=lm, beam_size=beam_size, blank_token="<blank>",
+            sil_token=WORD_BOUNDARY, unk_word="<unk>", lm_weight=lm_weight,
+            word_score=word_score)
 
     def __call__(self, log_probs, wav_lens):
         """Decodes a batch.

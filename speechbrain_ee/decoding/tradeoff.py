@@ -46,7 +46,7 @@ from speechbrain_ee.inference.experiment import (
     load_experiment,
     test_sets,
 )
-from speechbrain_ee.inference.timing import speedups, time_cases
+from speechbrain_ee.inference.timing import speedups, time_model
 
 DEFAULT_GRID = os.path.join(os.path.dirname(__file__), "exit_sweep.yaml")
 
@@ -326,10 +326,11 @@ def measure_speed(model, records, strategies, repeats=3):
 
     Each strategy runs `EarlyExitEncoder.infer` over the whole test set
     (the layers after an utterance's exit are not computed); the full model
-    runs every layer and the last head only (`forward_last`); the front
-    end alone (`ASREncoder.start_state`) is timed too, so that the speed-up
-    of the encoder layers can be read apart from it. Measured side by side
-    by `speechbrain_ee.inference.timing.time_cases`.
+    runs every layer and the last head only (`forward_last`). Each is also
+    timed from the front end's output (``encoder:<name>``: `infer_from_state`,
+    `last_from_state`), the encoder's own speed-up, and the front end
+    alone (``front_end``). Measured side by side by
+    `speechbrain_ee.inference.timing.time_model`.
 
     Arguments
     ---------
@@ -345,17 +346,16 @@ def measure_speed(model, records, strategies, repeats=3):
     Returns
     -------
     dict
-        ``full``, ``front_end`` and each name: seconds for the test set.
+        Case name -> seconds for the test set.
     """
-    cases = {
-        "full": model.forward_last,
-        "front_end": model.encoder.start_state,
-    }
+    whole = {"full": model.forward_last}
+    encoder = {"full": model.last_from_state}
     for name, strategy in strategies.items():
-        cases[name] = lambda f, w, s=strategy: model.infer(f, w, s)
+        whole[name] = lambda f, w, s=strategy: model.infer(f, w, s)
+        encoder[name] = lambda state, s=strategy: model.infer_from_state(state, s)
     inputs = [(b.feats, b.wav_lens) for b in records.batches]
     device = next(model.parameters()).device
-    return time_cases(cases, inputs, repeats, device)
+    return time_model(model.encoder.start_state, whole, encoder, inputs, repeats, device)
 
 
 def speedup_rows(best, times):

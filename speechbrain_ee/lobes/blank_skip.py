@@ -47,7 +47,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechbrain_ee.inference.timing import time_cases
+from speechbrain_ee.inference.timing import time_model
 from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
 from speechbrain_ee.nnet.ctc_head import CTCHead
 
@@ -341,7 +341,25 @@ class BlankSkipEncoder(nn.Module):
         -------
         BlankSkipOutput
         """
-        state = self.encoder.start_state(feats, wav_lens)
+        return self.from_state(self.encoder.start_state(feats, wav_lens), threshold,
+                               spike_width)
+
+    def from_state(self, state, threshold=None, spike_width=None):
+        """`forward` from the front end's output (`ASREncoder.start_state`).
+
+        Arguments
+        ---------
+        state : speechbrain_ee.lobes.layer_loop.EncoderState
+            The batch before the first layer.
+        threshold : float, optional
+            See `forward`.
+        spike_width : int, optional
+            See `forward`.
+
+        Returns
+        -------
+        BlankSkipOutput
+        """
         state = run_layers(self.layers, state, 0, self.skip_layer)
         return self.skip_and_finish(state, threshold, spike_width)
 
@@ -433,7 +451,21 @@ class BlankSkipEncoder(nn.Module):
         torch.Tensor
             ``[batch, time', vocab]`` final log-probabilities.
         """
-        state = self.encoder.start_state(feats, wav_lens)
+        return self.full_from_state(self.encoder.start_state(feats, wav_lens))
+
+    def full_from_state(self, state):
+        """`forward_full` from the front end's output.
+
+        Arguments
+        ---------
+        state : speechbrain_ee.lobes.layer_loop.EncoderState
+            The batch before the first layer.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, time', vocab]`` final log-probabilities.
+        """
         state = run_layers(self.layers, state, 0, self.num_layers)
         return self.final_log_probs(state.x)
 
@@ -444,11 +476,12 @@ def measure_speed(model, inputs, settings, repeats=3):
     skipping, side by side.
 
     Every case runs over all ``inputs``: ``full`` (`forward_full`: every
-    layer, the final head only), ``front_end`` (`ASREncoder.start_state`
-    alone, so that the encoder layers' speed-up can be read apart from it)
-    and each skip setting (`BlankSkipEncoder.forward`). One warm-up pass,
-    then ``repeats`` rounds that each time every case once, in turn
-    (`speechbrain_ee.inference.timing.time_cases`); the best round counts.
+    layer, the final head only) and each skip setting
+    (`BlankSkipEncoder.forward`), whole and from the front end's output
+    (``encoder:<name>``: `full_from_state`, `from_state`), and the front
+    end alone (``front_end``). One warm-up pass, then ``repeats`` rounds
+    that each time every case once, in turn
+    (`speechbrain_ee.inference.timing.time_model`); the best round counts.
 
     Arguments
     ---------
@@ -464,7 +497,7 @@ def measure_speed(model, inputs, settings, repeats=3):
     Returns
     -------
     dict
-        Name -> seconds for all inputs, with ``full`` and ``front_end``.
+        Name -> seconds for all inputs.
 
     Example
     -------
@@ -479,15 +512,12 @@ def measure_speed(model, inputs, settings, repeats=3):
     >>> times = measure_speed(model, [(torch.rand(2, 30, 8), None)],
     ...                       {"t0.9": (0.9, 1)}, repeats=1)
     >>> sorted(times)
-    ['front_end', 'full', 't0.9']
+    ['encoder:full', 'encoder:t0.9', 'front_end', 'full', 't0.9']
     """
-    cases = {
-        "full": model.forward_full,
-        "front_end": model.encoder.start_state,
-    }
+    whole = {"full": model.forward_full}
+    encoder = {"full": model.full_from_state}
     for name, (threshold, spike_width) in settings.items():
-        cases[name] = (
-            lambda f, w, t=threshold, s=spike_width: model(f, w, t, s)
-        )
-    return time_cases(cases, inputs, repeats,
+        whole[name] = lambda f, w, t=threshold, s=spike_width: model(f, w, t, s)
+        encoder[name] = lambda state, t=threshold, s=spike_width: model.from_state(state, t, s)
+    return time_model(model.encoder.start_state, whole, encoder, inputs, repeats,
                       next(model.parameters()).device)

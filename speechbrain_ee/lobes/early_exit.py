@@ -250,7 +250,22 @@ class EarlyExitEncoder(nn.Module):
         torch.Tensor
             ``[batch, time', vocab]`` log-probabilities of the last exit.
         """
-        state = self.encoder.start_state(feats, wav_lens)
+        return self.last_from_state(self.encoder.start_state(feats, wav_lens))
+
+    def last_from_state(self, state):
+        """`forward_last` from the front end's output
+        (`ASREncoder.start_state`).
+
+        Arguments
+        ---------
+        state : speechbrain_ee.lobes.layer_loop.EncoderState
+            The batch before the first layer.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, time', vocab]`` log-probabilities of the last exit.
+        """
         state = run_layers(self.layers, state, 0, self.exit_layers[-1])
         return self.exit_log_probs(len(self.exit_layers) - 1, state.x)
 
@@ -271,7 +286,23 @@ class EarlyExitEncoder(nn.Module):
         -------
         EarlyExitOutput
         """
-        state = self.encoder.start_state(feats, wav_lens)
+        return self.infer_from_state(self.encoder.start_state(feats, wav_lens), strategy)
+
+    @torch.no_grad()
+    def infer_from_state(self, state, strategy):
+        """`infer` from the front end's output (`ASREncoder.start_state`).
+
+        Arguments
+        ---------
+        state : speechbrain_ee.lobes.layer_loop.EncoderState
+            The batch before the first layer.
+        strategy : speechbrain_ee.decoding.exit_strategies.ExitStrategy
+            Decides after each exit.
+
+        Returns
+        -------
+        EarlyExitOutput
+        """
         batch, time = state.x.shape[:2]
         memory = strategy.init_state(batch)
         result = None

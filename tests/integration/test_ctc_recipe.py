@@ -52,14 +52,18 @@ def test_trains_resumes_and_scores(tiny_corpora, tmp_path):
     lexicon_hyps = (out / "wer_test-clean_lexicon.txt").read_text()
     assert lexicon_hyps and "lexicon.txt" not in lexicon_hyps
     assert (out / "save" / "lexicon.txt").read_text().count("\n") == len(train_words)
-    # tools/lexicon_rescore.py scores the trained run again, as the recipe did
+    assert (out / "save" / "lm.arpa").is_file()  # the YAML's trigram of the transcripts
+    # tools/lexicon_rescore.py scores the trained run again: at the YAML's
+    # language-model setting it gives what the recipe gave
     rescore = subprocess.run(
-        [sys.executable, str(RECIPE.parents[3] / "tools" / "lexicon_rescore.py"), str(out)],
+        [sys.executable, str(RECIPE.parents[3] / "tools" / "lexicon_rescore.py"), str(out),
+         "--lm-weights", "1.0", "--word-scores", "0.0"],
         capture_output=True, text=True, timeout=300)
     assert rescore.returncode == 0, rescore.stderr[-2000:]
     again = json.loads((out / "lexicon_rescore.json").read_text())
-    assert again["test-clean"]["lexicon_WER"] == pytest.approx(
-        results["test-clean"]["lexicon_WER"], abs=1e-6)
+    assert again["lm"] == {"order": 3, "lm_weight": 1.0, "word_score": 0.0}
+    assert again["sets"]["test-clean"]["lm_WER"] == pytest.approx(
+        results["test-clean"]["lexicon_WER"], abs=0.01)
 
 
 def test_missing_data_folder_is_named(tmp_path):

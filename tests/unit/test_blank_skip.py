@@ -5,11 +5,13 @@ import pytest
 import torch
 from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
 
+from speechbrain_ee.inference.timing import speedups
 from speechbrain_ee.lobes.asr_encoder import ASREncoder
 from speechbrain_ee.lobes.blank_skip import (
     BlankSkipEncoder,
     blank_skip_mask,
     distillation_loss,
+    measure_speed,
 )
 from speechbrain_ee.lobes.layer_loop import EncoderState, run_layers
 from speechbrain_ee.lobes.summary_mixing_encoders import (
@@ -356,3 +358,27 @@ def test_exit_layers_and_state_entry_point():
         direct = model(feats, wav_lens, 0.5, 1)
     assert isinstance(state, EncoderState)
     assert torch.equal(via_state.log_probs[1], direct.log_probs[1])
+
+
+@pytest.mark.parametrize("make_asr", [mhsa_asr, summary_mixing_asr])
+def test_from_state_entry_points_equal_the_whole_model(make_asr):
+    """The timed encoder-only cases compute what the whole model does."""
+    model = blank_skip(make_asr())
+    feats, wav_lens = batch()
+    with torch.no_grad():
+        state = model.encoder.start_state(feats, wav_lens)
+        assert torch.equal(model.full_from_state(state), model.forward_full(feats, wav_lens))
+        skipped = model.from_state(state, 0.5, 1)
+        direct = model(feats, wav_lens, 0.5, 1)
+        again = model.from_state(state, 0.5, 1)  # the state is not consumed
+    for a, b, c in zip(skipped.log_probs, direct.log_probs, again.log_probs):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_speed_measurement_times_the_encoder_from_the_front_end_output():
+    model = blank_skip(summary_mixing_asr())
+    times = measure_speed(model, [batch()], {"t0.5": (0.5, 1)}, repeats=1)
+    assert set(times) == {"full", "t0.5", "front_end", "encoder:full", "encoder:t0.5"}
+    speed = speedups(times, "t0.5")
+    assert speed["encoder_speedup"] == pytest.approx(
+        times["encoder:full"] / times["encoder:t0.5"])

@@ -246,3 +246,18 @@ def test_layer_loop_frame_selection_round_trip():
     # Rows dropped after frames were: the bookkeeping follows.
     second = packed.select_rows(torch.tensor([False, True]))
     assert second.frames.tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize("make_asr", [mhsa_asr, summary_mixing_asr])
+def test_from_state_entry_points_equal_the_whole_model(make_asr):
+    """The timed encoder-only cases compute what the whole model does."""
+    model = early_exit(make_asr())
+    feats, wav_lens = batch()
+    strategy = Confidence("max_prob", threshold=0.7)
+    with torch.no_grad():
+        state = model.encoder.start_state(feats, wav_lens)
+        assert torch.equal(model.last_from_state(state), model.forward_last(feats, wav_lens))
+        via_state = model.infer_from_state(state, strategy)
+        direct = model.infer(feats, wav_lens, strategy)
+    assert torch.equal(via_state.log_probs, direct.log_probs)
+    assert torch.equal(via_state.layers_computed, direct.layers_computed)

@@ -44,7 +44,7 @@ from speechbrain_ee.decoding.exit_strategies import (
     overthinking,
     simulate,
 )
-from speechbrain_ee.decoding.lexicon import csv_words
+from speechbrain_ee.decoding.lexicon import csv_transcripts
 from speechbrain_ee.decoding.tradeoff import frame_lengths, word_errors
 from speechbrain_ee.distill.hubert import load_weights
 from speechbrain_ee.inference.experiment import greedy_decoder
@@ -370,7 +370,7 @@ def main(argv):
     asr_brain.test_searcher = hparams["test_searcher"](vocab_list=vocab_list)
     if hparams.get("lexicon_searcher") is not None:
         asr_brain.lexicon_searcher = hparams["lexicon_searcher"](
-            tokenizer=tokenizer, words=csv_words([hparams["train_csv"]]),
+            tokenizer=tokenizer, transcripts=csv_transcripts([hparams["train_csv"]]),
             folder=hparams["save_folder"])
     if "pretrainer" in hparams:  # e.g. a distilled student to fine-tune
         load_pretrained(hparams["pretrainer"])
