@@ -224,3 +224,23 @@ def test_overthinking_statistic():
     stats = overthinking(errors)
     assert stats["share"] == pytest.approx(2 / 4)
     assert stats["errors_saved"] == (2 - 1) + 0 + 0 + (3 - 2)
+
+
+def test_nbest_posterior_equals_speechbrains_prefix_beam_search():
+    """The fast n-best search (flashlight) against SpeechBrain's Python
+    CTCBeamSearcher, the reference: the same n-best posteriors."""
+    from speechbrain.decoders import CTCBeamSearcher
+
+    from speechbrain_ee.decoding.exit_strategies import nbest_posterior, nbest_searcher
+
+    torch.manual_seed(0)
+    vocab, n_best = 6, 5
+    log_probs = (2 * torch.randn(4, 12, vocab)).log_softmax(-1)
+    lengths = torch.tensor([12, 9, 5, 2])
+    fast = nbest_posterior(log_probs, lengths, nbest_searcher(vocab, n_best))
+    names = [str(i) for i in range(vocab)]
+    reference = CTCBeamSearcher(blank_index=0, vocab_list=names, beam_size=n_best,
+                                topk=n_best, space_token=names[0])
+    expected = [float(torch.softmax(torch.tensor([h.score for h in hyps]), 0).max())
+                for hyps in reference(log_probs, lengths.float() / 12)]
+    assert fast.tolist() == pytest.approx(expected, abs=1e-4)
