@@ -12,11 +12,14 @@ set (the run's own: in-domain and ``cv-test``, or ``--test-csv``):
   removed from layers K+1..L); the reference is the model without skipping
   (`BlankSkipEncoder.forward_full`);
 * speed: `speechbrain_ee.lobes.blank_skip.measure_speed` times every
-  setting, the model without skipping and the front end alone, in turn in
-  each of ``--repeats`` rounds of one run (best round counts), so the
-  speed-ups come from the same machine load. ``encoder_speedup`` leaves the
-  front end out (the layers and heads: what skipping changes),
-  ``speedup`` is the whole model.
+  setting and the model without skipping, whole and from the front end's
+  output, in turn in each of ``--repeats`` rounds of one run; a speed-up
+  is the median over the rounds of the ratio of the two neighbouring
+  timings, with its spread (lowest and highest round), so it comes from
+  the same machine load. ``encoder_speedup`` leaves the front end out (the
+  layers and heads: what skipping changes), ``speedup`` is the whole
+  model. For a quiet measurement run it with one thread
+  (``OMP_NUM_THREADS=1``) and ``--repeats 7`` or more.
 
 Writes ``blank_skip_<set>.csv``, ``summary.json`` and ``blank_skip.png``
 (WER against the encoder speed-up, and the skipped share against the
@@ -48,15 +51,15 @@ from speechbrain_ee.inference.experiment import (
     load_experiment,
     test_sets,
 )
-from speechbrain_ee.inference.timing import speedups
+from speechbrain_ee.inference.timing import medians, speedups
 from speechbrain_ee.lobes.blank_skip import measure_speed
 
 DEFAULT_THRESHOLDS = [1.0, 0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7,
                       0.6, 0.5]
 COLUMNS = [
     "threshold", "spike_width", "WER", "WER_rel_increase", "skipped_share",
-    "layer_compute", "seconds", "speedup", "encoder_speedup",
-    "encoder_time_saved",
+    "layer_compute", "seconds", "speedup", "encoder_speedup", "encoder_speedup_min",
+    "encoder_speedup_max", "encoder_time_saved",
 ]
 
 
@@ -202,11 +205,12 @@ def sweep(model, batches, decode, settings, repeats=3, timing_batches=None):
     """
     scores = score(model, batches, decode, settings)
     full_wer = 100.0 * scores["full_errors"] / scores["words"]
-    times = {}
+    rounds, times = {}, {}
     if repeats > 0:
         inputs = [(f, w) for _, f, w, _ in batches[:timing_batches]]
-        times = measure_speed(
+        rounds = measure_speed(
             model, inputs, {setting_name(*s): s for s in settings}, repeats)
+        times = medians(rounds)
     k, layers = model.skip_layer, model.num_layers
     rows = []
     for setting in settings:
@@ -224,7 +228,7 @@ def sweep(model, batches, decode, settings, repeats=3, timing_batches=None):
         if times:
             name = setting_name(*setting)
             row["seconds"] = times[name]
-            row.update(speedups(times, name))
+            row.update(speedups(rounds, name))
             row["encoder_time_saved"] = 1.0 - 1.0 / row["encoder_speedup"]
         rows.append(row)
     return {
@@ -253,10 +257,11 @@ def format_report(name, result):
            f"{result['front_end_seconds']:.2f} s)"
            if result["full_seconds"] is not None else ""),
         f"  {'threshold':>9} {'spike':>5} {'WER':>7} {'rel.':>7} "
-        f"{'skipped':>8} {'compute':>8} {'speed-up':>9} {'encoder':>8}",
+        f"{'skipped':>8} {'compute':>8} {'speed-up':>9} {'encoder (spread)':>20}",
     ]
     for row in result["rows"]:
-        speed = (f"{row['speedup']:8.2f}x {row['encoder_speedup']:7.2f}x"
+        speed = (f"{row['speedup']:8.2f}x {row['encoder_speedup']:7.2f}x "
+                 f"({row['encoder_speedup_min']:.2f}-{row['encoder_speedup_max']:.2f})"
                  if "speedup" in row else f"{'-':>9} {'-':>8}")
         lines.append(
             f"  {row['threshold']:9g} {row['spike_width']!s:>5} "

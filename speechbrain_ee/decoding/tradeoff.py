@@ -346,7 +346,7 @@ def measure_speed(model, records, strategies, repeats=3):
     Returns
     -------
     dict
-        Case name -> seconds for the test set.
+        Case name -> seconds for the test set, one per round.
     """
     whole = {"full": model.forward_last}
     encoder = {"full": model.last_from_state}
@@ -496,13 +496,14 @@ def format_report(name, result):
         f"best setting per strategy within the tolerance of the full "
         f"model's WER {result['full_WER']:.2f}:")
     lines.append(f"  {'strategy':<20} {'WER':>6} {'compute':>8} "
-                 f"{'expected':>9} {'measured':>9} {'encoder':>8} "
+                 f"{'expected':>9} {'measured':>9} {'encoder (spread)':>20} "
                  f"{'oracle@same':>11}  setting")
     for row in result["best"]:
         lines.append(
             f"  {row['strategy']:<20} {row['WER']:6.2f} "
             f"{row['compute'] * 100:7.1f}% {row['expected_speedup']:8.2f}x "
             f"{row['speedup']:8.2f}x {row['encoder_speedup']:7.2f}x "
+            f"({row['encoder_speedup_min']:.2f}-{row['encoder_speedup_max']:.2f}) "
             f"{row['oracle_WER_at_same_compute']:11.2f}  {row['setting']}")
     return "\n".join(lines)
 

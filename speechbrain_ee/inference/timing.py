@@ -2,16 +2,17 @@
 
 Speed claims of the dynamic encoders (early exits, blank skip) compare a
 variant against the full model on the same inputs in the same run:
-`time_cases` times every case in interleaved rounds (a change of machine
-load hits all cases alike) and keeps each case's best round; `time_model`
-times each variant whole and from the front end's output (the encoder
-alone).
+`time_rounds` times every case in interleaved rounds (a change of machine
+load hits neighbouring cases alike); `time_model` times each variant whole
+and from the front end's output (the encoder alone), and `speedups` takes
+the median of the per-round ratios, with their spread.
 
 Authors
 -------
 * speechbrain-ee contributors 2026
 """
 
+import statistics
 import time
 
 import torch
@@ -24,8 +25,12 @@ def _synchronize(device):
 
 
 @torch.no_grad()
-def time_cases(cases, inputs, repeats=3, device=None):
-    """Best wall time of each case over all inputs.
+def time_rounds(cases, inputs, repeats=3, device=None):
+    """Wall time of each case over all inputs, round by round.
+
+    One warm-up round, then ``repeats`` rounds; in each round every case
+    runs once over all inputs, one after the other, so a change of machine
+    load hits neighbouring cases alike.
 
     Arguments
     ---------
@@ -42,16 +47,16 @@ def time_cases(cases, inputs, repeats=3, device=None):
     Returns
     -------
     dict
-        Name -> seconds (best round) for all inputs.
+        Name -> list of seconds, one per timed round.
 
     Example
     -------
-    >>> times = time_cases({"a": lambda f, w: f * 2}, [(torch.ones(3), None)],
-    ...                    repeats=2)
-    >>> list(times), times["a"] >= 0
-    (['a'], True)
+    >>> rounds = time_rounds({"a": lambda f, w: f * 2}, [(torch.ones(3), None)],
+    ...                      repeats=2)
+    >>> list(rounds), len(rounds["a"])
+    (['a'], 2)
     """
-    best = {}
+    rounds = {name: [] for name in cases}
     for round_ in range(max(1, repeats) + 1):
         for name, call in cases.items():
             _synchronize(device)
@@ -61,8 +66,37 @@ def time_cases(cases, inputs, repeats=3, device=None):
             _synchronize(device)
             seconds = time.perf_counter() - start
             if round_ > 0:  # round 0 is the warm-up
-                best[name] = min(seconds, best.get(name, float("inf")))
-    return best
+                rounds[name].append(seconds)
+    return rounds
+
+
+def time_cases(cases, inputs, repeats=3, device=None):
+    """Best wall time of each case over all inputs (see `time_rounds`).
+
+    Returns
+    -------
+    dict
+        Name -> seconds (best round) for all inputs.
+
+    Example
+    -------
+    >>> times = time_cases({"a": lambda f, w: f * 2}, [(torch.ones(3), None)],
+    ...                    repeats=2)
+    >>> list(times), times["a"] >= 0
+    (['a'], True)
+    """
+    return {name: min(r) for name, r in time_rounds(cases, inputs, repeats, device).items()}
+
+
+def medians(rounds):
+    """Name -> median seconds of `time_rounds` output.
+
+    Example
+    -------
+    >>> medians({"a": [3.0, 1.0, 2.0]})
+    {'a': 2.0}
+    """
+    return {name: float(statistics.median(r)) for name, r in rounds.items()}
 
 
 @torch.no_grad()
@@ -96,7 +130,7 @@ def time_model(start_state, whole, encoder, inputs, repeats=3, device=None):
     Returns
     -------
     dict
-        Name -> seconds (best round) for all inputs.
+        Name -> seconds of each timed round (see `time_rounds`).
 
     Example
     -------
@@ -110,36 +144,45 @@ def time_model(start_state, whole, encoder, inputs, repeats=3, device=None):
     cases["front_end"] = lambda f, w, s: start_state(f, w)
     for name, call in encoder.items():
         cases[f"encoder:{name}"] = lambda f, w, s, call=call: call(s)
-    return time_cases(cases, batches, repeats, device)
+    return time_rounds(cases, batches, repeats, device)
 
 
-def speedups(times, name):
-    """Speed-ups of case ``name`` over the case ``full``.
+def speedups(rounds, name):
+    """Speed-ups of case ``name`` over the case ``full``, round by round.
+
+    In each round of `time_model` a variant and the full model ran one
+    after the other; the ratio of their times in that round is one
+    measurement. The speed-up is the median over the rounds, and the
+    spread is the lowest and highest round.
 
     Arguments
     ---------
-    times : dict
-        From `time_cases`, with ``full`` (the whole model), ``name``, and
-        their encoder-only cases ``encoder:full`` and ``encoder:<name>``
-        (timed from the front end's output, so that the front end's time is
-        never subtracted from a noisy total).
-
+    rounds : dict
+        From `time_model`: ``full`` (the whole model), ``name``, and their
+        encoder-only cases ``encoder:full`` and ``encoder:<name>`` (timed
+        from the front end's output, so that the front end's time is never
+        subtracted from a noisy total).
     name : str
         The case to compare.
 
     Returns
     -------
     dict
-        ``speedup`` (whole model: front end, layers and heads) and
-        ``encoder_speedup`` (the encoder layers and heads only).
+        ``speedup`` (whole model: front end, layers and heads),
+        ``encoder_speedup`` (the encoder layers and heads only), and each
+        one's ``_min`` and ``_max`` over the rounds.
 
     Example
     -------
-    >>> speedups({"full": 10.0, "skip": 8.0, "encoder:full": 8.0,
-    ...           "encoder:skip": 6.4}, "skip")
-    {'speedup': 1.25, 'encoder_speedup': 1.25}
+    >>> rounds = {"full": [10.0, 12.0, 11.0], "skip": [8.0, 8.0, 11.0],
+    ...           "encoder:full": [8.0, 8.0, 8.0], "encoder:skip": [6.4, 4.0, 8.0]}
+    >>> {k: round(v, 2) for k, v in speedups(rounds, "skip").items()}
+    {'speedup': 1.25, 'speedup_min': 1.0, 'speedup_max': 1.5, 'encoder_speedup': 1.25, 'encoder_speedup_min': 1.0, 'encoder_speedup_max': 2.0}
     """
-    return {
-        "speedup": times["full"] / max(times[name], 1e-9),
-        "encoder_speedup": times["encoder:full"] / max(times[f"encoder:{name}"], 1e-9),
-    }
+    out = {}
+    for key, reference, case in (("speedup", "full", name),
+                                 ("encoder_speedup", "encoder:full", f"encoder:{name}")):
+        ratios = [a / max(b, 1e-9) for a, b in zip(rounds[reference], rounds[case])]
+        out[key] = float(statistics.median(ratios))
+        out[f"{key}_min"], out[f"{key}_max"] = min(ratios), max(ratios)
+    return out

@@ -481,7 +481,7 @@ def measure_speed(model, inputs, settings, repeats=3):
     (``encoder:<name>``: `full_from_state`, `from_state`), and the front
     end alone (``front_end``). One warm-up pass, then ``repeats`` rounds
     that each time every case once, in turn
-    (`speechbrain_ee.inference.timing.time_model`); the best round counts.
+    (`speechbrain_ee.inference.timing.time_model`).
 
     Arguments
     ---------
@@ -497,7 +497,8 @@ def measure_speed(model, inputs, settings, repeats=3):
     Returns
     -------
     dict
-        Name -> seconds for all inputs.
+        Name -> seconds for all inputs, one per round (`speedups` and
+        `medians` of `speechbrain_ee.inference.timing` read it).
 
     Example
     -------
