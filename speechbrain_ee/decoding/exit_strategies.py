@@ -29,6 +29,7 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import copy
 import math
 
 import numpy as np
@@ -78,6 +79,36 @@ def build_strategy(name, **kwargs):
             f"Unknown exit strategy {name!r}; known: {sorted(STRATEGIES)}."
         )
     return STRATEGIES[name](**kwargs)
+
+
+def with_threshold(strategy, threshold):
+    """A copy of ``strategy`` with another threshold and every other
+    setting kept (for ``fixed``, the threshold is the exit layer).
+
+    Arguments
+    ---------
+    strategy : ExitStrategy
+        The strategy to copy.
+    threshold : float
+        The new threshold.
+
+    Returns
+    -------
+    ExitStrategy
+
+    Example
+    -------
+    >>> with_threshold(build_strategy("confidence", measure="entropy", threshold=0.01), 0.002)
+    Confidence(measure='entropy', threshold=0.002)
+    """
+    changed = copy.copy(strategy)
+    if isinstance(strategy, FixedExit):
+        changed.layer = int(threshold)
+    elif hasattr(strategy, "threshold"):
+        changed.threshold = float(threshold)
+    else:
+        raise ValueError(f"{strategy!r} has no threshold to set.")
+    return changed
 
 
 def frame_mask(lengths, time):

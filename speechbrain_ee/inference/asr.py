@@ -26,6 +26,7 @@ from speechbrain_ee.decoding.exit_strategies import (
     ExitStrategy,
     FixedExit,
     build_strategy,
+    with_threshold,
 )
 
 MODEL_KINDS = ("ctc", "early_exit", "blank_skip")
@@ -138,22 +139,26 @@ class EfficientEncoderASR(EncoderASR):
         if isinstance(exit_strategy, ExitStrategy):
             return exit_strategy
         if exit_strategy is None:
+            # the model's own strategy; a threshold changes only the threshold
             default = self.hparams.exit_strategy
-            if threshold is None:
-                return default
-            exit_strategy = _strategy_name(default)
+            strategy = default if threshold is None else with_threshold(default, threshold)
+            return self._checked_exit(strategy)
         if exit_strategy == "fixed":
             layer = self.num_layers if threshold is None else int(threshold)
-            if layer not in self.mods.encoder.exit_layers:
-                raise ValueError(
-                    f"exit layer {layer}: this model exits after layers "
-                    f"{list(self.mods.encoder.exit_layers)}.")
-            return FixedExit(layer)
+            return self._checked_exit(FixedExit(layer))
         kwargs = {} if threshold is None else {"threshold": threshold}
         cls = STRATEGIES.get(exit_strategy)
         if cls and "blank_index" in inspect.signature(cls).parameters:
             kwargs["blank_index"] = getattr(self.hparams, "blank_index", 0)
         return build_strategy(exit_strategy, **kwargs)
+
+    def _checked_exit(self, strategy):
+        """``strategy``, after checking that a fixed exit is a model exit."""
+        exits = list(self.mods.encoder.exit_layers)
+        if isinstance(strategy, FixedExit) and strategy.layer not in exits:
+            raise ValueError(f"exit layer {strategy.layer}: this model exits after layers "
+                             f"{exits}.")
+        return strategy
 
     def encode_batch(self, wavs, wav_lens, exit_strategy=None,
                      threshold=None):
@@ -283,10 +288,3 @@ class EfficientEncoderASR(EncoderASR):
             (time.perf_counter() - start) / max(result.seconds, 1e-9))
         return result
 
-
-def _strategy_name(strategy):
-    """The registered name of a strategy instance."""
-    for name, cls in STRATEGIES.items():
-        if type(strategy) is cls:
-            return name
-    raise ValueError(f"{strategy!r} is not a registered exit strategy.")

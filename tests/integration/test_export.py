@@ -134,6 +134,25 @@ def test_early_exit_strategy_and_layer_in_result(exports, tmp_path):
         asr.transcribe_file(example, exit_strategy="fixed", threshold=7)
 
 
+def test_threshold_alone_keeps_the_models_other_strategy_settings(exports, tmp_path):
+    """``--threshold`` without ``--exit-strategy`` changes the threshold of
+    the model's own strategy and nothing else."""
+    from speechbrain_ee.decoding.exit_strategies import Confidence, FixedExit, Patience
+
+    asr = load_model(str(exports["early_exit"]), savedir=str(tmp_path))
+    asr.hparams.exit_strategy = Confidence(measure="entropy", threshold=0.01)
+    assert repr(asr.exit_strategy(threshold=0.002)) == repr(
+        Confidence(measure="entropy", threshold=0.002))
+    asr.hparams.exit_strategy = Patience(patience=3, threshold=0.1, distance="bce")
+    changed = asr.exit_strategy(threshold=0.05)
+    assert (changed.patience, changed.distance, changed.threshold) == (3, "bce", 0.05)
+    assert asr.hparams.exit_strategy.threshold == 0.1  # the model's own is untouched
+    asr.hparams.exit_strategy = FixedExit(3)
+    assert asr.exit_strategy(threshold=2).layer == 2
+    with pytest.raises(ValueError, match="exits after layers"):
+        asr.exit_strategy(threshold=9)
+
+
 def test_export_refuses_a_non_empty_target(runs, tmp_path, capsys):
     target = tmp_path / "model"
     target.mkdir()

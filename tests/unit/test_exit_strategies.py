@@ -244,3 +244,17 @@ def test_nbest_posterior_equals_speechbrains_prefix_beam_search():
     expected = [float(torch.softmax(torch.tensor([h.score for h in hyps]), 0).max())
                 for hyps in reference(log_probs, lengths.float() / 12)]
     assert fast.tolist() == pytest.approx(expected, abs=1e-4)
+
+
+def test_with_threshold_keeps_every_other_setting():
+    from speechbrain_ee.decoding.exit_strategies import with_threshold
+
+    patience = Patience(patience=3, threshold=0.1, distance="bce")
+    changed = with_threshold(patience, 0.02)
+    assert (changed.patience, changed.distance, changed.threshold) == (3, "bce", 0.02)
+    assert patience.threshold == 0.1
+    nbest = SequenceConfidence(threshold=0.9, form="nbest", n_best=4, blank_index=2)
+    changed = with_threshold(nbest, 0.5)
+    assert (changed.form, changed.n_best, changed.blank_index, changed.threshold) == (
+        "nbest", 4, 2, 0.5)
+    assert with_threshold(FixedExit(4), 2).layer == 2
