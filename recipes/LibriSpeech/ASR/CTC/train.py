@@ -149,7 +149,7 @@ class ASR(BudgetedBrain):
         ]
         loss = sum(w * l for w, l in zip(self.exit_weights, losses))
         if skip is not None:
-            loss = loss + self._blank_skip_loss(skip)
+            loss = loss + self._blank_skip_loss(skip, stage)
         if len(exits) > 1:
             self.exit_losses.append([float(l.detach()) for l in losses])
         if stage == sb.Stage.TRAIN:
@@ -177,12 +177,18 @@ class ASR(BudgetedBrain):
                                           target_words)
         return loss
 
-    def _blank_skip_loss(self, out):
-        """``kd_weight`` x the distillation term; counts skipped frames."""
+    def _blank_skip_loss(self, out, stage):
+        """``kd_weight`` x the distillation term (in training from
+        ``kd_start_step`` optimiser steps on: distilling the final head on
+        the CTC plateau teaches the shared lower layers blanks and keeps
+        the model there); counts skipped frames."""
         kd = self.hparams.kd_cost(*out.log_probs, out.computed)
         self.skip_stats.append(
             (float(kd.detach()), out.skipped_frames, out.real_frames)
         )
+        if stage == sb.Stage.TRAIN and self.optimizer_step < getattr(
+                self.hparams, "kd_start_step", 0):
+            return 0.0 * kd
         return self.hparams.kd_weight * kd
 
     def _score_exit_strategy(self, exits, wav_lens, exit_words, targets):
