@@ -14,7 +14,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["speechbrain_ee", "speechbrain_ee.*"]),
-    package_data={"speechbrain_ee": ["decoding/*.yaml"]},
+    package_data={"speechbrain_ee": ["analysis/*.yaml"]},
     install_requires=[
         # torchaudio 2.11 is the last release: an unpinned install pairs it
         # with a newer torch and `import torchaudio` fails, so pin the pair.
@@ -45,7 +45,8 @@ setup(
         "flashlight-text",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout"],
+        # import-linter: the layering contracts of setup.cfg, checked by the tests
+        "dev": ["pytest", "pytest-timeout", "import-linter"],
     },
     entry_points={
         "console_scripts": ["speechbrain-ee=speechbrain_ee.cli:main"],

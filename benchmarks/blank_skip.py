@@ -4,14 +4,14 @@ skipping, over a sweep of thresholds, with and without spike extension.
 
 It loads the output folder of a CTC-recipe run with a blank-skip YAML
 (``hparams/*blankskip*.yaml``) the way ``speechbrain-ee exit-tradeoff``
-does (`speechbrain_ee.inference.experiment.load_experiment`), and on each test
+does (`speechbrain_ee.analysis.experiment.load_experiment`), and on each test
 set (the run's own: in-domain and ``cv-test``, or ``--test-csv``):
 
 * accuracy: every (threshold, spike width) setting decodes the whole set
   with greedy CTC (`BlankSkipEncoder.forward`, skipped frames really
   removed from layers K+1..L); the reference is the model without skipping
   (`BlankSkipEncoder.forward_full`);
-* speed: `speechbrain_ee.lobes.blank_skip.measure_speed` times every
+* speed: `speechbrain_ee.analysis.timing.measure_speed` times every
   setting and the model without skipping, whole and from the front end's
   output, in turn in each of ``--repeats`` rounds of one run; a speed-up
   is the median over the rounds of the ratio of the two neighbouring
@@ -44,15 +44,9 @@ import sys
 
 import torch
 
-from speechbrain_ee.decoding.tradeoff import word_errors
-from speechbrain_ee.inference.experiment import (
-    csv_batches,
-    greedy_decoder,
-    load_experiment,
-    test_sets,
-)
-from speechbrain_ee.inference.timing import medians, speedups
-from speechbrain_ee.lobes.blank_skip import measure_speed
+from speechbrain_ee.analysis.experiment import csv_batches, load_experiment, test_sets
+from speechbrain_ee.analysis.timing import measure_speed, medians, speedups
+from speechbrain_ee.decoding.ctc import greedy_decoder, word_errors
 
 DEFAULT_THRESHOLDS = [1.0, 0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7,
                       0.6, 0.5]
@@ -208,8 +202,8 @@ def sweep(model, batches, decode, settings, repeats=3, timing_batches=None):
     rounds, times = {}, {}
     if repeats > 0:
         inputs = [(f, w) for _, f, w, _ in batches[:timing_batches]]
-        rounds = measure_speed(
-            model, inputs, {setting_name(*s): s for s in settings}, repeats)
+        variants = {setting_name(*s): model.inference_variant(*s) for s in settings}
+        rounds = measure_speed(model, inputs, variants, repeats)
         times = medians(rounds)
     k, layers = model.skip_layer, model.num_layers
     rows = []

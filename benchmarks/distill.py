@@ -9,7 +9,7 @@ Each model is a CTC-recipe run (``hubert_teacher_ctc.yaml``,
 ``distilled_student_ctc.yaml``, ``distilled_student_fbank_ctc.yaml``). The
 same test utterances go through each whole model (features, encoder, CTC
 head) from the waveform, batch 1 by default as in the paper, every model
-timed in turn in each round (`speechbrain_ee.inference.timing`); WERs are
+timed in turn in each round (`speechbrain_ee.analysis.timing`); WERs are
 the runs' own test results (``results.json``).
 
 Example::
@@ -30,12 +30,12 @@ import sys
 import torch
 
 from speechbrain_ee.distill.feature_cache import without_caches
-from speechbrain_ee.inference.experiment import (
+from speechbrain_ee.analysis.experiment import (
     csv_batches,
     load_experiment,
     test_sets as run_test_sets,
 )
-from speechbrain_ee.inference.timing import time_cases
+from speechbrain_ee.analysis.timing import time_cases
 
 MODELS = ("teacher", "student", "student_fbank")
 

@@ -8,7 +8,7 @@ heads, exactly as the recipe does), feeds all of them the same synthetic
 batches (``--batch`` utterances of ``--seconds`` of noise, random token
 targets) and times a training step (forward, CTC loss, backward) and an
 inference pass of each, in interleaved rounds of one run
-(`speechbrain_ee.inference.timing.time_cases`), then prints the times and
+(`speechbrain_ee.analysis.timing.time_cases`), then prints the times and
 their ratio to the first YAML.
 
 Example::
@@ -29,7 +29,7 @@ import sys
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from speechbrain_ee.inference.timing import time_cases
+from speechbrain_ee.analysis.timing import time_cases
 
 HPARAMS = os.path.join(os.path.dirname(__file__), "..", "recipes",
                        "LibriSpeech", "ASR", "CTC", "hparams")

@@ -46,13 +46,9 @@ from pathlib import Path
 
 import torch
 
-from speechbrain_ee.decoding.tradeoff import word_errors
-from speechbrain_ee.inference.experiment import (
-    csv_batches,
-    greedy_decoder,
-    load_experiment,
-    test_sets as run_test_sets,
-)
+from speechbrain_ee.analysis.experiment import csv_batches, load_experiment
+from speechbrain_ee.analysis.experiment import test_sets as run_test_sets
+from speechbrain_ee.decoding.ctc import greedy_decoder, word_errors
 from speechbrain_ee.routing.masks import mask_similarity, route
 from speechbrain_ee.routing.tasks import TaskRouter, current_task
 from speechbrain_ee.training import read_train_log, train_runs

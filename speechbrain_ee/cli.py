@@ -23,7 +23,7 @@ COMMANDS = {
         "build the corpora, train the baseline CTC recipe, print WERs",
     ),
     "exit-tradeoff": (
-        "speechbrain_ee.decoding.tradeoff",
+        "speechbrain_ee.analysis.tradeoff",
         "sweep the exit strategies of a trained early-exit model: WER "
         "against compute, the oracle bound, measured speed-ups",
     ),

@@ -3,7 +3,7 @@
 the oracle bound, overthinking, measured speed-ups).
 
 The same as ``speechbrain-ee exit-tradeoff``; see
-`speechbrain_ee.decoding.tradeoff`. Example::
+`speechbrain_ee.analysis.tradeoff`. Example::
 
     python tools/exit_tradeoff.py results/conformer_early_exit_ctc/1234
 """

@@ -29,13 +29,9 @@ import sys
 import torch
 from speechbrain.utils.metric_stats import ErrorRateStats
 
+from speechbrain_ee.analysis.experiment import csv_batches, load_experiment, test_sets
+from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.decoding.lexicon import LexiconSearcher, csv_transcripts
-from speechbrain_ee.inference.experiment import (
-    csv_batches,
-    greedy_decoder,
-    load_experiment,
-    test_sets,
-)
 
 
 @torch.no_grad()

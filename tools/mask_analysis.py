@@ -26,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-from speechbrain_ee.inference.experiment import load_experiment
+from speechbrain_ee.analysis.experiment import load_experiment
 from speechbrain_ee.routing.masks import (
     magnitude_masks,
     mask_similarity,

@@ -19,7 +19,7 @@ import csv
 import os
 
 from speechbrain_ee.decoding.ngram import KneserNeyLM
-from speechbrain_ee.decoding.tradeoff import frame_lengths
+from speechbrain_ee.decoding.ctc import frame_lengths
 
 WORD_BOUNDARY = "\u2581"  # SentencePiece's word-boundary piece
 

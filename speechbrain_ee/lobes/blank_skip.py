@@ -47,7 +47,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechbrain_ee.inference.timing import time_model
 from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
 from speechbrain_ee.nnet.ctc_head import CTCHead
 
@@ -435,6 +434,25 @@ class BlankSkipEncoder(nn.Module):
         rows = packed.scatter_frames(values, template[index])
         return template.index_copy(0, index, rows)
 
+    def inference_variant(self, threshold=None, spike_width=None):
+        """``(call(feats, wav_lens), call_from_state(state))``: inference
+        at one skip setting, whole and from the front end's output (what
+        `speechbrain_ee.analysis.timing.measure_speed` times).
+
+        Arguments
+        ---------
+        threshold : float, optional
+            See `forward`.
+        spike_width : int, optional
+            See `forward`.
+
+        Returns
+        -------
+        tuple of callable
+        """
+        return (lambda feats, wav_lens: self(feats, wav_lens, threshold, spike_width),
+                lambda state: self.from_state(state, threshold, spike_width))
+
     def forward_full(self, feats, wav_lens=None):
         """The plain model (the speed reference): every layer on every
         frame, then the final head only.
@@ -468,57 +486,3 @@ class BlankSkipEncoder(nn.Module):
         """
         state = run_layers(self.layers, state, 0, self.num_layers)
         return self.final_log_probs(state.x)
-
-
-@torch.no_grad()
-def measure_speed(model, inputs, settings, repeats=3):
-    """Wall time of blank-skip inference against the same model without
-    skipping, side by side.
-
-    Every case runs over all ``inputs``: ``full`` (`forward_full`: every
-    layer, the final head only) and each skip setting
-    (`BlankSkipEncoder.forward`), whole and from the front end's output
-    (``encoder:<name>``: `full_from_state`, `from_state`), and the front
-    end alone (``front_end``). One warm-up pass, then ``repeats`` rounds
-    that each time every case once, in turn
-    (`speechbrain_ee.inference.timing.time_model`).
-
-    Arguments
-    ---------
-    model : BlankSkipEncoder
-        In eval mode.
-    inputs : list of tuple
-        ``(feats, wav_lens)`` batches.
-    settings : dict
-        Name -> ``(threshold, spike_width)``.
-    repeats : int
-        Timed rounds (at least 1).
-
-    Returns
-    -------
-    dict
-        Name -> seconds for all inputs, one per round (`speedups` and
-        `medians` of `speechbrain_ee.inference.timing` read it).
-
-    Example
-    -------
-    >>> from speechbrain_ee.lobes.asr_encoder import ASREncoder
-    >>> from speechbrain_ee.lobes.summary_mixing_encoders import (
-    ...     SummaryMixingConformerEncoder)
-    >>> asr = ASREncoder(
-    ...     SummaryMixingConformerEncoder(num_layers=2, d_model=16, d_ffn=32,
-    ...                                   nhead=2),
-    ...     input_size=8, d_model=16, positional_encoding="none")
-    >>> model = BlankSkipEncoder(asr, 1, 16, 6).eval()
-    >>> times = measure_speed(model, [(torch.rand(2, 30, 8), None)],
-    ...                       {"t0.9": (0.9, 1)}, repeats=1)
-    >>> sorted(times)
-    ['encoder:full', 'encoder:t0.9', 'front_end', 'full', 't0.9']
-    """
-    whole = {"full": model.forward_full}
-    encoder = {"full": model.full_from_state}
-    for name, (threshold, spike_width) in settings.items():
-        whole[name] = lambda f, w, t=threshold, s=spike_width: model(f, w, t, s)
-        encoder[name] = lambda state, t=threshold, s=spike_width: model.from_state(state, t, s)
-    return time_model(model.encoder.start_state, whole, encoder, inputs, repeats,
-                      next(model.parameters()).device)

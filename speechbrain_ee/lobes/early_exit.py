@@ -28,7 +28,6 @@ from typing import List
 import torch
 from torch import nn
 
-from speechbrain_ee.decoding.exit_strategies import CONTINUE
 from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
 
 LOSS_SCHEMES = ("sum", "mean", "depth", "final_weighted")
@@ -235,7 +234,24 @@ class EarlyExitEncoder(nn.Module):
             outputs.append(self.exit_log_probs(position, state.x))
         return outputs
 
-    def forward_last(self, feats, wav_lens=None):
+    def inference_variant(self, strategy):
+        """``(call(feats, wav_lens), call_from_state(state))``: inference
+        with one exit strategy, whole and from the front end's output (what
+        `speechbrain_ee.analysis.timing.measure_speed` times).
+
+        Arguments
+        ---------
+        strategy : speechbrain_ee.decoding.exit_strategies.ExitStrategy
+            Decides after each exit.
+
+        Returns
+        -------
+        tuple of callable
+        """
+        return (lambda feats, wav_lens: self.infer(feats, wav_lens, strategy),
+                lambda state: self.infer_from_state(state, strategy))
+
+    def forward_full(self, feats, wav_lens=None):
         """The full model: every layer, then the last exit's head only.
 
         Arguments
@@ -250,10 +266,10 @@ class EarlyExitEncoder(nn.Module):
         torch.Tensor
             ``[batch, time', vocab]`` log-probabilities of the last exit.
         """
-        return self.last_from_state(self.encoder.start_state(feats, wav_lens))
+        return self.full_from_state(self.encoder.start_state(feats, wav_lens))
 
-    def last_from_state(self, state):
-        """`forward_last` from the front end's output
+    def full_from_state(self, state):
+        """`forward_full` from the front end's output
         (`ASREncoder.start_state`).
 
         Arguments
@@ -297,7 +313,9 @@ class EarlyExitEncoder(nn.Module):
         state : speechbrain_ee.lobes.layer_loop.EncoderState
             The batch before the first layer.
         strategy : speechbrain_ee.decoding.exit_strategies.ExitStrategy
-            Decides after each exit.
+            Decides after each exit: ``strategy.step`` gives, per utterance
+            still running, the exit position to stop with, or a negative
+            value (the strategies' ``CONTINUE``) to go on.
 
         Returns
         -------
@@ -306,7 +324,7 @@ class EarlyExitEncoder(nn.Module):
         batch, time = state.x.shape[:2]
         memory = strategy.init_state(batch)
         result = None
-        exit_positions = torch.full((batch,), CONTINUE, dtype=torch.long)
+        exit_positions = torch.full((batch,), -1, dtype=torch.long)
         layers_computed = torch.zeros(batch, dtype=torch.long)
         history, done = [], 0
         last = len(self.exit_layers) - 1
@@ -322,8 +340,8 @@ class EarlyExitEncoder(nn.Module):
                 memory, position, layer, log_probs, state.lengths, state.rows
             ).cpu()
             if position == last:
-                pick = torch.where(pick == CONTINUE, torch.tensor(last), pick)
-            stop = pick != CONTINUE
+                pick = torch.where(pick < 0, torch.tensor(last), pick)
+            stop = pick >= 0  # a negative pick (the strategies' CONTINUE): go on
             for i in stop.nonzero(as_tuple=True)[0].tolist():
                 row, chosen = int(state.rows[i]), int(pick[i])
                 source = history[chosen] if strategy.chooses_earlier else (

@@ -14,7 +14,8 @@ import torch
 
 from speechbrain_ee.cli import main
 from speechbrain_ee.dataio.audio import load_audio
-from speechbrain_ee.inference.experiment import greedy_decoder, load_experiment
+from speechbrain_ee.analysis.experiment import load_experiment
+from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.inference.export import export_run
 from speechbrain_ee.inference.transcribe import load_model
 

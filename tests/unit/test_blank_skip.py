@@ -5,13 +5,12 @@ import pytest
 import torch
 from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
 
-from speechbrain_ee.inference.timing import speedups
+from speechbrain_ee.analysis.timing import measure_speed, speedups
 from speechbrain_ee.lobes.asr_encoder import ASREncoder
 from speechbrain_ee.lobes.blank_skip import (
     BlankSkipEncoder,
     blank_skip_mask,
     distillation_loss,
-    measure_speed,
 )
 from speechbrain_ee.lobes.layer_loop import EncoderState, run_layers
 from speechbrain_ee.lobes.summary_mixing_encoders import (
@@ -377,7 +376,8 @@ def test_from_state_entry_points_equal_the_whole_model(make_asr):
 
 def test_speed_measurement_times_the_encoder_from_the_front_end_output():
     model = blank_skip(summary_mixing_asr())
-    rounds = measure_speed(model, [batch()], {"t0.5": (0.5, 1)}, repeats=3)
+    rounds = measure_speed(model, [batch()], {"t0.5": model.inference_variant(0.5, 1)},
+                           repeats=3)
     assert set(rounds) == {"full", "t0.5", "front_end", "encoder:full", "encoder:t0.5"}
     assert all(len(r) == 3 for r in rounds.values())
     speed = speedups(rounds, "t0.5")

@@ -256,7 +256,7 @@ def test_from_state_entry_points_equal_the_whole_model(make_asr):
     strategy = Confidence("max_prob", threshold=0.7)
     with torch.no_grad():
         state = model.encoder.start_state(feats, wav_lens)
-        assert torch.equal(model.last_from_state(state), model.forward_last(feats, wav_lens))
+        assert torch.equal(model.full_from_state(state), model.forward_full(feats, wav_lens))
         via_state = model.infer_from_state(state, strategy)
         direct = model.infer(feats, wav_lens, strategy)
     assert torch.equal(via_state.log_probs, direct.log_probs)

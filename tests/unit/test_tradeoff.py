@@ -1,4 +1,4 @@
-"""The compute/WER trade-off analysis (speechbrain_ee.decoding.tradeoff)."""
+"""The compute/WER trade-off analysis (speechbrain_ee.analysis.tradeoff)."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from speechbrain_ee.decoding.exit_strategies import (
     SequenceConfidence,
     simulate,
 )
-from speechbrain_ee.decoding.tradeoff import (
+from speechbrain_ee.analysis.tradeoff import (
     DEFAULT_GRID,
     analyse,
     collect_exits,

@@ -33,6 +33,7 @@ import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ee.analysis.timing import measure_speed, medians, speedups
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
     make_loader_kwargs,
@@ -44,12 +45,10 @@ from speechbrain_ee.decoding.exit_strategies import (
     overthinking,
     simulate,
 )
+from speechbrain_ee.decoding.ctc import frame_lengths, greedy_decoder, word_errors
 from speechbrain_ee.decoding.lexicon import csv_transcripts
-from speechbrain_ee.decoding.tradeoff import frame_lengths, word_errors
 from speechbrain_ee.distill.hubert import load_weights
-from speechbrain_ee.inference.experiment import greedy_decoder
-from speechbrain_ee.inference.timing import medians, speedups
-from speechbrain_ee.lobes.blank_skip import BlankSkipOutput, measure_speed
+from speechbrain_ee.lobes.blank_skip import BlankSkipOutput
 from speechbrain_ee.lobes.early_exit import exit_loss_weights
 from speechbrain_ee.training import (
     BudgetedBrain,
@@ -310,12 +309,11 @@ class ASR(BudgetedBrain):
             "skipped_share": sum(skipped) / max(1, sum(frames)),
         }
         if self.speed_inputs and self.hparams.speed_repeats > 0:
-            times = measure_speed(
-                self.hparams.blank_skip, self.speed_inputs,
-                {"skip": (self.hparams.skip_threshold,
-                          self.hparams.spike_width)},
-                self.hparams.speed_repeats,
-            )
+            model = self.hparams.blank_skip
+            variant = model.inference_variant(self.hparams.skip_threshold,
+                                              self.hparams.spike_width)
+            times = measure_speed(model, self.speed_inputs, {"skip": variant},
+                                  self.hparams.speed_repeats)
             stats.update(speedups(times, "skip"))
             seconds = medians(times)
             stats["time_full_s"] = seconds["full"]

@@ -30,6 +30,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from rapidfuzz.distance import Levenshtein
 
+from speechbrain_ee.decoding.ctc import frame_lengths, greedy_decoder, word_errors
 from speechbrain_ee.decoding.exit_strategies import (
     FixedExit,
     ScoreThreshold,
@@ -40,13 +41,8 @@ from speechbrain_ee.decoding.exit_strategies import (
     overthinking,
     simulate,
 )
-from speechbrain_ee.inference.experiment import (
-    csv_batches,
-    greedy_decoder,
-    load_experiment,
-    test_sets,
-)
-from speechbrain_ee.inference.timing import speedups, time_model
+from speechbrain_ee.analysis.experiment import csv_batches, load_experiment, test_sets
+from speechbrain_ee.analysis.timing import measure_speed, speedups
 
 DEFAULT_GRID = os.path.join(os.path.dirname(__file__), "exit_sweep.yaml")
 
@@ -91,22 +87,6 @@ class ExitRecords:
         errors = self.error_matrix
         picked = errors[np.arange(len(errors)), np.asarray(chosen)]
         return 100.0 * picked.sum() / self.total_words
-
-
-def word_errors(hyp, ref):
-    """Word-level edit distance between two word lists.
-
-    Example
-    -------
-    >>> word_errors("a b c".split(), "a x c d".split())
-    2
-    """
-    return Levenshtein.distance(hyp, ref)
-
-
-def frame_lengths(wav_lens, time):
-    """Real frames per utterance, as SpeechBrain's masks count them."""
-    return torch.round(wav_lens * time).long().clamp(min=1)
 
 
 @torch.no_grad()
@@ -320,44 +300,6 @@ def best_settings(rows, full_wer, tolerance):
     return best
 
 
-@torch.no_grad()
-def measure_speed(model, records, strategies, repeats=3):
-    """Wall time of early-exit inference against the full model.
-
-    Each strategy runs `EarlyExitEncoder.infer` over the whole test set
-    (the layers after an utterance's exit are not computed); the full model
-    runs every layer and the last head only (`forward_last`). Each is also
-    timed from the front end's output (``encoder:<name>``: `infer_from_state`,
-    `last_from_state`), the encoder's own speed-up, and the front end
-    alone (``front_end``). Measured side by side by
-    `speechbrain_ee.inference.timing.time_model`.
-
-    Arguments
-    ---------
-    model : EarlyExitEncoder
-        In eval mode.
-    records : ExitRecords
-        Holds the batches' features.
-    strategies : dict
-        Name -> strategy to time.
-    repeats : int
-        Timed rounds.
-
-    Returns
-    -------
-    dict
-        Case name -> seconds for the test set, one per round.
-    """
-    whole = {"full": model.forward_last}
-    encoder = {"full": model.last_from_state}
-    for name, strategy in strategies.items():
-        whole[name] = lambda f, w, s=strategy: model.infer(f, w, s)
-        encoder[name] = lambda state, s=strategy: model.infer_from_state(state, s)
-    inputs = [(b.feats, b.wav_lens) for b in records.batches]
-    device = next(model.parameters()).device
-    return time_model(model.encoder.start_state, whole, encoder, inputs, repeats, device)
-
-
 def speedup_rows(best, times):
     """Measured against expected speed-ups of the best settings."""
     rows = []
@@ -458,10 +400,10 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
     best = best_settings(rows, full_wer, tolerance)
     speed = []
     if repeats > 0 and best:
-        times = measure_speed(
-            model, records,
-            {name: row["_strategy"] for name, row in best.items()}, repeats,
-        )
+        inputs = [(b.feats, b.wav_lens) for b in records.batches]
+        variants = {name: model.inference_variant(row["_strategy"])
+                    for name, row in best.items()}
+        times = measure_speed(model, inputs, variants, repeats)
         speed = speedup_rows(best, times)
     for row in speed:
         row["oracle_WER_at_same_compute"] = oracle_wer_at(

@@ -150,29 +150,3 @@ def csv_batches(csv_path, hparams, batch_size, device, features=True,
         with torch.no_grad():
             feats = normalize(hparams["compute_features"](wavs), wav_lens)
         yield batch.id, feats, wav_lens, refs
-
-
-def greedy_decoder(tokenizer, blank_index=0):
-    """``decode(log_probs, wav_lens) -> word lists``: greedy CTC decoding
-    and detokenisation, as the recipe scores its dev set.
-
-    Arguments
-    ---------
-    tokenizer : sentencepiece.SentencePieceProcessor
-        Turns token ids into text.
-    blank_index : int
-        The CTC blank.
-
-    Returns
-    -------
-    callable
-    """
-    import speechbrain as sb
-
-    def decode(log_probs, wav_lens):
-        seqs = sb.decoders.ctc_greedy_decode(
-            log_probs, wav_lens.to(log_probs.device), blank_id=blank_index
-        )
-        return [tokenizer.decode_ids(s).split() for s in seqs]
-
-    return decode

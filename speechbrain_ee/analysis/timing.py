@@ -147,6 +147,59 @@ def time_model(start_state, whole, encoder, inputs, repeats=3, device=None):
     return time_rounds(cases, batches, repeats, device)
 
 
+@torch.no_grad()
+def measure_speed(model, inputs, variants, repeats=3):
+    """Wall time of a dynamic encoder's inference variants against its
+    full model, side by side.
+
+    Every case runs over all ``inputs``: the full model (``full``:
+    ``model.forward_full``, every layer, the last head only) and each
+    variant, whole and from the front end's output (``encoder:<name>``:
+    ``model.full_from_state`` and the variant's own), and the front end
+    alone (``front_end``); see `time_model`.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        An early-exit or blank-skip encoder in eval mode (``encoder.start_state``,
+        ``forward_full``, ``full_from_state``).
+    inputs : list of tuple
+        ``(feats, wav_lens)`` batches.
+    variants : dict
+        Name -> ``(call(feats, wav_lens), call_from_state(state))``, e.g.
+        the model's ``inference_variant(...)``.
+    repeats : int
+        Timed rounds (at least 1).
+
+    Returns
+    -------
+    dict
+        Case name -> seconds for all inputs, one per round (`speedups` and
+        `medians` read it).
+
+    Example
+    -------
+    >>> from speechbrain_ee.lobes.asr_encoder import ASREncoder
+    >>> from speechbrain_ee.lobes.blank_skip import BlankSkipEncoder
+    >>> from speechbrain_ee.lobes.summary_mixing_encoders import (
+    ...     SummaryMixingConformerEncoder)
+    >>> asr = ASREncoder(
+    ...     SummaryMixingConformerEncoder(num_layers=2, d_model=16, d_ffn=32, nhead=2),
+    ...     input_size=8, d_model=16, positional_encoding="none")
+    >>> model = BlankSkipEncoder(asr, 1, 16, 6).eval()
+    >>> rounds = measure_speed(model, [(torch.rand(2, 30, 8), None)],
+    ...                        {"t0.9": model.inference_variant(0.9, 1)}, repeats=1)
+    >>> sorted(rounds)
+    ['encoder:full', 'encoder:t0.9', 'front_end', 'full', 't0.9']
+    """
+    whole = {"full": model.forward_full}
+    encoder = {"full": model.full_from_state}
+    for name, (call, call_from_state) in variants.items():
+        whole[name], encoder[name] = call, call_from_state
+    return time_model(model.encoder.start_state, whole, encoder, inputs, repeats,
+                      next(model.parameters()).device)
+
+
 def speedups(rounds, name):
     """Speed-ups of case ``name`` over the case ``full``, round by round.
 
