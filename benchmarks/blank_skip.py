@@ -79,7 +79,7 @@ def parse_args(argv=None):
         help="a test CSV (ID, duration, wav, wrd); repeatable. Default: "
         "the run's own test sets (in-domain and cv-test)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="timed rounds (best counts); 0 skips timing")
+                        help="timed rounds (speed-ups: median of the per-round ratios); 0 skips timing")
     parser.add_argument(
         "--timing-batches", type=int, default=None,
         help="time on the first N batches only (default: all)")

@@ -77,7 +77,7 @@ class LexiconSearcher:
         Order of the Kneser-Ney word n-gram model (``0``: no language
         model, every lexicon word scores the same).
     lm_weight : float
-        Weight of the language model's log-probability (natural log).
+        Weight of the language model's score (KenLM's log-probability).
     word_score : float
         Score added per word (positive: longer hypotheses).
 
