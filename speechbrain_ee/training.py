@@ -325,10 +325,12 @@ def cpu_precision(precision, device="cpu", bf16_supported=None):
 
 def make_brain(brain_class, hparams, run_opts):
     """A recipe's Brain from the YAML's ``modules``, ``opt_class`` and
-    ``checkpointer`` (with `cpu_precision`'s fallback)."""
-    if "precision" in run_opts:
+    ``checkpointer``; the training precision (``--precision``, else the
+    YAML's ``precision``) goes through `cpu_precision`'s fallback."""
+    precision = run_opts.get("precision", hparams.get("precision"))
+    if precision is not None:
         run_opts = dict(run_opts, precision=cpu_precision(
-            run_opts["precision"], run_opts.get("device", "cpu")))
+            precision, run_opts.get("device", "cpu")))
     return brain_class(
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],
