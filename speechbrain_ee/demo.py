@@ -61,7 +61,8 @@ def recipe_command(args, corpora):
     args : argparse.Namespace
         Parsed demo options.
     corpora : dict
-        Paths of the built corpora (``librispeech``, ``commonvoice``).
+        Paths of the built corpora (``librispeech``, ``commonvoice``,
+        ``librispeech-lm``).
 
     Returns
     -------
@@ -73,16 +74,19 @@ def recipe_command(args, corpora):
     >>> cmd = recipe_command(
     ...     Namespace(hparams="h.yaml", output_folder="out", device="cpu",
     ...               train_minutes=1.0, overrides=[]),
-    ...     {"librispeech": "ls", "commonvoice": "cv"})
-    >>> cmd[3:7]
-    ['--data_folder', 'ls', '--cv_data_folder', 'cv']
+    ...     {"librispeech": "ls", "commonvoice": "cv", "librispeech-lm": "lm"})
+    >>> cmd[3:9]
+    ['--data_folder', 'ls', '--cv_data_folder', 'cv', '--lm_text', 'lm/librispeech-lm-norm.txt']
     """
+    from speechbrain_ee.dataio.corpus import LM_TEXT_FILE
+
     return [
         sys.executable,
         str(RECIPE_DIR / "train.py"),
         str(args.hparams),
         "--data_folder", str(corpora["librispeech"]),
         "--cv_data_folder", str(corpora["commonvoice"]),
+        "--lm_text", f"{corpora['librispeech-lm']}/{LM_TEXT_FILE}",
         "--output_folder", str(args.output_folder),
         "--device", args.device,
         "--max_train_minutes", str(args.train_minutes),
@@ -192,8 +196,8 @@ def run(args):
     with open(results_path, encoding="utf-8") as f:
         results = json.load(f)
     print("\n[demo] results (WER %, built-in corpora; cv-test is out of "
-          "distribution; lexicon: beam search over the training words with "
-          "their trigram language model):")
+          "distribution; lexicon: beam search over the words of the training "
+          "transcripts and the LM text, with their trigram language model):")
     print(format_results(results, timings))
     print(format_curve(read_train_log(args.output_folder)))
     print(f"[demo] details: {args.output_folder}/train_log.txt, "

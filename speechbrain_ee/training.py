@@ -142,16 +142,49 @@ class ProgressLog:
         self.losses = []
 
 
+def cooldown_factor(progress, cooldown):
+    """The learning-rate multiplier of a run's cool-down: 1 until the last
+    ``cooldown`` share of the run, then linearly down to 0 at its end (the
+    decay phase of a warm-up / stable / decay schedule, here on top of the
+    Noam schedule).
+
+    Arguments
+    ---------
+    progress : float
+        Share of the run done, 0 to 1.
+    cooldown : float or None
+        Share of the run the decay takes; 0 or None: no cool-down.
+
+    Returns
+    -------
+    float
+
+    Example
+    -------
+    >>> [round(cooldown_factor(p, 0.2), 6) for p in (0.5, 0.8, 0.9, 1.0)]
+    [1.0, 1.0, 0.5, 0.0]
+    >>> cooldown_factor(0.99, None)
+    1.0
+    """
+    if not cooldown:
+        return 1.0
+    return min(1.0, max(0.0, (1.0 - progress) / cooldown))
+
+
 class BudgetedBrain(sb.Brain):
     """What the recipes' ``Brain`` classes share: the Noam schedule stepped
-    after each optimiser step, the step log (``progress.csv``), the
-    augmentation start and the ``max_train_minutes`` budget.
+    after each optimiser step (with an optional cool-down), the step log
+    (``progress.csv``), the augmentation start and the ``max_train_minutes``
+    budget.
 
     The YAML provides ``noam_annealing``, ``epoch_counter`` and
     ``max_train_minutes``. When the budget is spent, training stops after
     the current step, in the middle of an epoch if need be (through
     SpeechBrain's optimiser-step limit); that epoch's validation and
-    checkpoint follow, then the recipe's test.
+    checkpoint follow, then the recipe's test. ``lr_cooldown`` (a share,
+    default none) brings the learning rate linearly to 0 over the last
+    share of the run: of its time budget, or of its epochs, whichever ends
+    first (see `cooldown_factor`).
     """
 
     def on_fit_start(self):
@@ -178,19 +211,51 @@ class BudgetedBrain(sb.Brain):
                         f"optimiser step {self.optimizer_step}; stopping.")
         return True
 
+    def make_dataloader(self, dataset, stage, *args, **kwargs):
+        """SpeechBrain's loader; the training one's length (batches per
+        epoch) is kept for the cool-down's share of the run done."""
+        loader = super().make_dataloader(dataset, stage, *args, **kwargs)
+        if stage == sb.Stage.TRAIN and hasattr(loader, "__len__"):
+            self.train_batches = len(loader)
+        return loader
+
+    def run_progress(self):
+        """Share of the run done (0 to 1): of the time budget or of the
+        epochs, whichever is further."""
+        shares = [0.0]
+        budget = getattr(self.hparams, "max_train_minutes", None)
+        start = getattr(self, "fit_start_time", None)
+        if budget and start is not None:
+            shares.append((time.time() - start) / 60 / budget)
+        counter = self.hparams.epoch_counter
+        batches = getattr(self, "train_batches", 0)
+        if batches and counter.limit:
+            shares.append((counter.current - 1 + self.step / batches) / counter.limit)
+        return min(1.0, max(shares))
+
+    @property
+    def learning_rate(self):
+        """The optimiser's current learning rate (after the cool-down)."""
+        return self.optimizer.param_groups[0]["lr"]
+
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps the Noam schedule after each optimiser step and feeds the
-        step log (``progress.csv``, see `ProgressLog`)."""
+        """Steps the Noam schedule after each optimiser step, scales it by
+        the cool-down and feeds the step log (``progress.csv``, see
+        `ProgressLog`)."""
         if should_step:
             self.hparams.noam_annealing(self.optimizer)
+            factor = cooldown_factor(self.run_progress(),
+                                     getattr(self.hparams, "lr_cooldown", None))
+            if factor < 1.0:
+                for group in self.optimizer.param_groups:
+                    group["lr"] *= factor
             if getattr(self, "progress", None) is None:
                 self.progress = ProgressLog(
                     self.hparams.output_folder,
                     getattr(self.hparams, "progress_interval", 50),
                 )
             self.progress.add(
-                self.optimizer_step, float(loss.detach()),
-                self.hparams.noam_annealing.current_lr,
+                self.optimizer_step, float(loss.detach()), self.learning_rate,
             )
 
     def augmenting(self, stage, name="wav_augment"):

@@ -60,8 +60,10 @@ def score(batches, decode):
 
 
 def rescore(run, beam_size=50, lm_order=3, lm_weights=(0.5, 1.0, 2.0),
-            word_scores=(-1.0, 0.0, 1.0)):
-    """Greedy, lexicon and lexicon + LM WER / CER of each set of ``run``.
+            word_scores=(-1.0, 0.0, 1.0), lm_text="run"):
+    """Greedy, lexicon and lexicon + LM WER / CER of each set of ``run``
+    (``lm_text``: a language-model text beside the training transcripts,
+    see `LexiconSearcher`; ``"run"``: the run's YAML ``lm_text``).
 
     Returns
     -------
@@ -72,6 +74,13 @@ def rescore(run, beam_size=50, lm_order=3, lm_weights=(0.5, 1.0, 2.0),
     """
     hparams, tokenizer, outputs = model_outputs(run)
     transcripts = csv_transcripts([hparams["train_csv"]])
+    if lm_text == "run":
+        lm_text = hparams.get("lm_text")
+    elif lm_text in ("none", "null"):
+        lm_text = None
+    if lm_text and not os.path.isfile(lm_text):
+        raise FileNotFoundError(f"--lm-text: {lm_text} not found; pass a text file, "
+                                "one sentence per line, or --lm-text none.")
     folder = os.path.join(run, "lexicon_rescore")
 
     def searcher(**lm):
@@ -87,15 +96,15 @@ def rescore(run, beam_size=50, lm_order=3, lm_weights=(0.5, 1.0, 2.0),
         stats["lexicon_WER"], stats["lexicon_CER"] = score(batches, plain)
     if lm_order <= 0:
         return results
-    best = None
+    best, with_lm = None, searcher(lm_order=lm_order, lm_text=lm_text)
     for weight, bonus in itertools.product(lm_weights, word_scores):
-        dev_wer, _ = score(outputs["dev"], searcher(lm_order=lm_order, lm_weight=weight,
-                                                   word_score=bonus))
+        dev_wer, _ = score(outputs["dev"], with_lm.reweighted(weight, bonus))
         results["dev_grid"].append([weight, bonus, dev_wer])
         if best is None or dev_wer < best[0]:
             best = (dev_wer, weight, bonus)
-    results["lm"] = {"order": lm_order, "lm_weight": best[1], "word_score": best[2]}
-    tuned = searcher(lm_order=lm_order, lm_weight=best[1], word_score=best[2])
+    results["lm"] = {"order": lm_order, "lm_weight": best[1], "word_score": best[2],
+                     "lm_text": lm_text}
+    tuned = with_lm.reweighted(best[1], best[2])
     for name, batches in outputs.items():
         stats = results["sets"][name]
         stats["lm_WER"], stats["lm_CER"] = score(batches, tuned)
@@ -111,12 +120,15 @@ def main(argv=None):
                         help="n-gram order of the language model (0: none)")
     parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--word-scores", type=float, nargs="+", default=[-1.0, 0.0, 1.0])
+    parser.add_argument("--lm-text", default="run",
+                        help="language-model text beside the training transcripts: a "
+                        "file, 'none', or 'run' (default: the run's YAML `lm_text`)")
     args = parser.parse_args(argv)
     results = rescore(args.run, args.beam_size, args.lm_order, args.lm_weights,
-                      args.word_scores)
+                      args.word_scores, lm_text=args.lm_text)
     if "lm" in results:
         print("language model (tuned on dev): " + ", ".join(
-            f"{k} {v:g}" for k, v in results["lm"].items()))
+            f"{k} {v}" for k, v in results["lm"].items()))
     for name, stats in results["sets"].items():
         line = (f"{name}: greedy WER {stats['WER']:.2f} (CER {stats['CER']:.2f}), "
                 f"lexicon WER {stats['lexicon_WER']:.2f} (CER {stats['lexicon_CER']:.2f})")

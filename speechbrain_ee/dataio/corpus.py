@@ -17,6 +17,11 @@
   two flite voices and a festival voice that no training speaker uses) in
   recording conditions of a documented severity (``ood_severity``, see
   `speechbrain_ee.dataio.synthesis.SEVERITIES`), MP3-coded.
+* ``<out>/mini-librispeech-lm``: the language-model text, as LibriSpeech's
+  (openslr.org/11) ``librispeech-lm-norm.txt``: sentences of the same
+  source as the transcripts (the generator, or the books of ``text_dir``),
+  one per line, normalised as the transcripts are, none of them a dev or
+  test sentence of either corpus.
 
 Builds are deterministic given the seed (whatever the number of workers),
 resumable (finished utterances are kept) and never overwrite another folder
@@ -71,7 +76,10 @@ logger = logging.getLogger(__name__)
 VERSION = 2
 LIBRISPEECH = "librispeech"
 COMMONVOICE = "commonvoice"
-CORPUS_DIRS = {LIBRISPEECH: "mini-librispeech", COMMONVOICE: "mini-commonvoice"}
+LIBRISPEECH_LM = "librispeech-lm"
+CORPUS_DIRS = {LIBRISPEECH: "mini-librispeech", COMMONVOICE: "mini-commonvoice",
+               LIBRISPEECH_LM: "mini-librispeech-lm"}
+LM_TEXT_FILE = "librispeech-lm-norm.txt"
 LIBRISPEECH_SPLITS = ("train-clean-100", "dev-clean", "test-clean")
 COMMONVOICE_SPLITS = ("train", "dev", "test")
 TSV_COLUMNS = (
@@ -92,6 +100,7 @@ META_FILE = "corpus.json"
 # Independent random streams: np.random.default_rng([seed, stream, ...]).
 _VOICES, _TEXT, _IDS, _AUDIO = 1, 2, 3, 4
 _CV_OFFSET = 10
+_LM_OFFSET = 20
 # The speaker population of mini-librispeech, per engine (espeak-ng: the
 # accents; the variants are split between train, dev and test) ...
 _HELD_OUT_ACCENT = "en-029"
@@ -165,6 +174,8 @@ class CorpusConfig:
     ood_severity : str
         Recording conditions of mini-commonvoice (``"mild"``,
         ``"moderate"``, ``"severe"``).
+    lm_sentences : int
+        Sentences of the language-model text (mini-librispeech-lm).
     sample_rate : int
         Sample rate of both corpora.
 
@@ -182,6 +193,7 @@ class CorpusConfig:
     engines: tuple = (("espeak-ng", 0.75), ("flite", 0.125), ("festival", 0.125))
     train_conditions_share: float = 0.3
     ood_severity: str = "moderate"
+    lm_sentences: int = 200_000
     sample_rate: int = SAMPLE_RATE
 
     @property
@@ -227,6 +239,7 @@ def preset_config(preset):
             test=SplitSize(2, 1, 3),
             cv_clips=(4, 3, 5),
             cv_voices=(2, 1, 2),
+            lm_sentences=200,
         )
     raise ValueError(f"Unknown preset {preset!r}: use one of {', '.join(PRESETS)}.")
 
@@ -905,6 +918,67 @@ def write_commonvoice_metadata(plan, durations):
     return stats
 
 
+def evaluation_sentences(config, seed, text_dir=None):
+    """The transcripts of every dev and test utterance of both corpora and
+    of every mini-commonvoice clip: what a language-model text must not
+    hold.
+
+    Arguments
+    ---------
+    config : CorpusConfig
+        Sizes.
+    seed : int
+        Random seed of the corpora.
+    text_dir : str or None
+        Their books, if any.
+
+    Returns
+    -------
+    set of str
+
+    Example
+    -------
+    >>> len(evaluation_sentences(preset_config("tiny"), seed=0))
+    24
+    """
+    librispeech = _split_sentences([s.total for s in config.splits], seed, _TEXT, text_dir)
+    exclude = {s.transcript for pool in librispeech for s in pool}
+    commonvoice = _split_sentences(config.cv_clips, seed, _CV_OFFSET + _TEXT, text_dir,
+                                   exclude)
+    return {s.transcript for pool in librispeech[1:] + commonvoice for s in pool}
+
+
+def write_lm_text(root, config, seed, text_dir=None):
+    """Writes mini-librispeech-lm's ``librispeech-lm-norm.txt``:
+    ``config.lm_sentences`` sentences of the corpora's source, none of them
+    an `evaluation_sentences` one.
+
+    Arguments
+    ---------
+    root : Path
+        The mini-librispeech-lm folder.
+    config : CorpusConfig
+        Sizes.
+    seed : int
+        Random seed of the corpora.
+    text_dir : str or None
+        Their books, if any.
+
+    Returns
+    -------
+    dict
+        Statistics: sentences, words, vocabulary.
+    """
+    exclude = evaluation_sentences(config, seed, text_dir)
+    (pool,) = _split_sentences([config.lm_sentences], seed, _LM_OFFSET + _TEXT, text_dir,
+                               exclude)
+    lines = [s.transcript for s in pool]
+    _write_text(root / LM_TEXT_FILE, "".join(line + "\n" for line in lines))
+    return {"sentences": len(lines), "words": sum(len(l.split()) for l in lines),
+            "vocabulary": len(_vocabulary(lines)),
+            "excluded_evaluation_sentences": len(exclude)}
+
+
 # ---------------------------------------------------------------------------
 # Folder safety and the build
 # ---------------------------------------------------------------------------
@@ -1004,8 +1078,10 @@ def prepare_folder(root, options, overwrite=False):
 def _options(corpus, preset, config, seed, text_dir):
     """The JSON options recorded in ``corpus.json`` (what the audio depends on)."""
     sizes = asdict(config)
-    keys = (("train", "dev", "test", "engines", "train_conditions_share")
-            if corpus == LIBRISPEECH else ("cv_clips", "cv_voices", "ood_severity"))
+    keys = {LIBRISPEECH: ("train", "dev", "test", "engines", "train_conditions_share"),
+            COMMONVOICE: ("cv_clips", "cv_voices", "ood_severity"),
+            # The text excludes the dev and test sentences of both corpora.
+            LIBRISPEECH_LM: ("lm_sentences", "train", "dev", "test", "cv_clips")}[corpus]
     options = {
         "corpus": CORPUS_DIRS[corpus],
         "version": VERSION,
@@ -1059,6 +1135,8 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     root = Path(out_dir) / CORPUS_DIRS[corpus]
     options = _options(corpus, preset, config, seed, text_dir)
     state = prepare_folder(root, options, overwrite)
+    if corpus == LIBRISPEECH_LM:
+        return _build_lm_text(root, options, state, config, seed, text_dir)
     planner = plan_librispeech if corpus == LIBRISPEECH else plan_commonvoice
     plan = planner(root, config, seed, text_dir)
     if state == "complete":
@@ -1085,9 +1163,25 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     return root
 
 
+def _build_lm_text(root, options, state, config, seed, text_dir):
+    """`build_corpus` for mini-librispeech-lm (text only)."""
+    if state == "complete" and (root / LM_TEXT_FILE).is_file():
+        logger.info("%s is already built (same options): nothing to do.", root)
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    _write_meta(root, options, complete=False)
+    start = time.time()
+    stats = write_lm_text(root, config, seed, text_dir)
+    stats["build_seconds"] = round(time.time() - start, 1)
+    _write_meta(root, options, complete=True, stats=stats)
+    logger.info("Built %s: %s", root, json.dumps(stats))
+    return root
+
+
 def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, workers=None,
                   overwrite=False, only=None, config=None):
-    """Builds mini-librispeech and mini-commonvoice under ``out_dir``.
+    """Builds mini-librispeech, mini-commonvoice and mini-librispeech-lm
+    under ``out_dir``.
 
     A complete corpus with the same options is left as it is; an
     incomplete one is resumed; a folder with another corpus or other files
@@ -1111,29 +1205,32 @@ def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, w
     overwrite : bool
         Remove and rebuild the corpus folders.
     only : str or None
-        ``"librispeech"`` or ``"commonvoice"`` to build just one.
+        ``"librispeech"``, ``"commonvoice"`` or ``"librispeech-lm"`` to
+        build just one.
     config : CorpusConfig or None
         Sizes overriding the preset's.
 
     Returns
     -------
     dict
-        Corpus name (``"librispeech"``, ``"commonvoice"``) -> folder.
+        Corpus name (``"librispeech"``, ``"commonvoice"``,
+        ``"librispeech-lm"``) -> folder.
 
     Example
     -------
     >>> import tempfile, logging
     >>> logging.disable(logging.INFO)
     >>> one = SplitSize(1, 1, 1)
-    >>> tiny = CorpusConfig(one, one, one, cv_clips=(1, 1, 1), cv_voices=(1, 1, 1))
+    >>> tiny = CorpusConfig(one, one, one, cv_clips=(1, 1, 1), cv_voices=(1, 1, 1),
+    ...                     lm_sentences=10)
     >>> paths = build_corpora(tempfile.mkdtemp(), "tiny", config=tiny, workers=1)
     >>> sorted(p.name for p in paths.values())
-    ['mini-commonvoice', 'mini-librispeech']
+    ['mini-commonvoice', 'mini-librispeech', 'mini-librispeech-lm']
     >>> logging.disable(logging.NOTSET)
     """
-    if only not in (None, LIBRISPEECH, COMMONVOICE):
-        raise ValueError(f"only must be None, {LIBRISPEECH!r} or {COMMONVOICE!r}, got {only!r}")
-    corpora = [only] if only else [LIBRISPEECH, COMMONVOICE]
+    if only not in (None, *CORPUS_DIRS):
+        raise ValueError(f"only must be None or one of {sorted(CORPUS_DIRS)}, got {only!r}")
+    corpora = [only] if only else list(CORPUS_DIRS)
     return {
         corpus: build_corpus(corpus, out_dir, preset, seed, text_dir, workers, overwrite, config)
         for corpus in corpora
@@ -1159,7 +1256,8 @@ def add_arguments(parser):
     'tiny'
     """
     parser.add_argument("--out", required=True,
-                        help="output folder (holds mini-librispeech/ and mini-commonvoice/)")
+                        help="output folder (holds mini-librispeech/, mini-commonvoice/ and "
+                        "mini-librispeech-lm/)")
     parser.add_argument("--preset", default="default", choices=PRESETS,
                         help="corpus sizes: tiny (tests), default (the demo, ~6 h of "
                         "training speech) or large (~12 h)")
@@ -1171,8 +1269,8 @@ def add_arguments(parser):
                         help="synthesis processes (default: all cores)")
     parser.add_argument("--overwrite", action="store_true",
                         help="remove and rebuild existing corpus folders")
-    parser.add_argument("--only", default=None, choices=(LIBRISPEECH, COMMONVOICE),
-                        help="build only one of the two corpora")
+    parser.add_argument("--only", default=None, choices=tuple(CORPUS_DIRS),
+                        help="build only one of the corpora")
 
 
 def run(args):
@@ -1208,6 +1306,9 @@ def run(args):
         for split, values in stats.items():
             if isinstance(values, dict):
                 print(f"  {split}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        flat = {k: v for k, v in stats.items() if not isinstance(v, dict)}
+        if flat:
+            print("  " + ", ".join(f"{k}={v}" for k, v in flat.items()))
     print(f"done in {time.time() - start:.1f} s")
 
 

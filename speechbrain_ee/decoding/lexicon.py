@@ -16,6 +16,7 @@ Authors
 """
 
 import csv
+import gzip
 import os
 
 from speechbrain_ee.decoding.ngram import KneserNeyLM
@@ -53,6 +54,33 @@ def csv_transcripts(csv_paths, column="wrd"):
     return transcripts
 
 
+def text_sentences(path):
+    """The sentences of a language-model text: one per line, as in
+    LibriSpeech's ``librispeech-lm-norm.txt`` (gzipped or not) or the
+    built-in corpus's ``mini-librispeech-lm``.
+
+    Arguments
+    ---------
+    path : str
+        The text file (``.gz``: gzip).
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "lm.txt")
+    >>> _ = open(path, "w").write("THE CAT\\n\\nTHE DOG\\n")
+    >>> text_sentences(path)
+    ['THE CAT', 'THE DOG']
+    """
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
 class LexiconSearcher:
     """CTC beam search whose hypotheses are words of a lexicon, for a
     character tokenizer (one piece per character and a word-boundary piece
@@ -80,6 +108,10 @@ class LexiconSearcher:
         Weight of the language model's score (KenLM's log-probability).
     word_score : float
         Score added per word (positive: longer hypotheses).
+    lm_text : str or None
+        A language-model text (`text_sentences`; e.g. LibriSpeech's
+        ``librispeech-lm-norm.txt``): its sentences join ``transcripts``
+        as the lexicon's words and the language model's training text.
 
     Example
     -------
@@ -102,8 +134,7 @@ class LexiconSearcher:
     """
 
     def __init__(self, tokenizer, transcripts, folder, beam_size=50, blank_index=0,
-                 lm_order=0, lm_weight=1.0, word_score=0.0):
-        from torchaudio.models.decoder import ctc_decoder
+                 lm_order=0, lm_weight=1.0, word_score=0.0, lm_text=None):
 
         pieces = [tokenizer.id_to_piece(i) for i in range(tokenizer.get_piece_size())]
         if WORD_BOUNDARY not in pieces:
@@ -113,6 +144,15 @@ class LexiconSearcher:
         # the blank a name of its own.
         tokens = ["<blank>" if i == blank_index else p for i, p in enumerate(pieces)]
         known = set(tokens)
+        if lm_text:
+            if not os.path.isfile(lm_text):
+                raise FileNotFoundError(
+                    f"lm_text: {lm_text} not found. Build the built-in one with "
+                    "`speechbrain-ee corpus --out corpora` (mini-librispeech-lm), pass "
+                    "another text (one sentence per line, e.g. LibriSpeech's "
+                    "librispeech-lm-norm.txt), or lm_text null for the training "
+                    "transcripts alone.")
+            transcripts = list(transcripts) + text_sentences(lm_text)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, "lexicon.txt")
         words = sorted({w for t in transcripts for w in t.split()})
@@ -127,10 +167,36 @@ class LexiconSearcher:
         lm = None
         if lm_order > 0:
             lm = KneserNeyLM(transcripts, lm_order).write_arpa(os.path.join(folder, "lm.arpa"))
-        self.decoder = ctc_decoder(
-            lexicon=path, tokens=tokens, lm=lm, beam_size=beam_size, blank_token="<blank>",
-            sil_token=WORD_BOUNDARY, unk_word="<unk>", lm_weight=lm_weight,
-            word_score=word_score)
+        self.files = dict(lexicon=path, tokens=tokens, lm=lm, beam_size=beam_size)
+        self.decoder = self._decoder(lm_weight, word_score)
+
+    def _decoder(self, lm_weight, word_score):
+        """flashlight's decoder over this searcher's lexicon and LM files."""
+        from torchaudio.models.decoder import ctc_decoder
+
+        return ctc_decoder(**self.files, blank_token="<blank>", sil_token=WORD_BOUNDARY,
+                           unk_word="<unk>", lm_weight=lm_weight, word_score=word_score)
+
+    def reweighted(self, lm_weight, word_score):
+        """The same search (lexicon, language model) with another LM weight
+        and word score, without estimating the model again: for tuning
+        them on a dev set.
+
+        Arguments
+        ---------
+        lm_weight : float
+            Weight of the language model's score.
+        word_score : float
+            Score added per word.
+
+        Returns
+        -------
+        LexiconSearcher
+        """
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.decoder = self._decoder(lm_weight, word_score)
+        return other
 
     def __call__(self, log_probs, wav_lens):
         """Decodes a batch.

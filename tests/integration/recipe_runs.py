@@ -36,6 +36,8 @@ def run_recipe(recipe, hparams, corpora, output_folder, *args,
         folder = RECIPES / recipe
         command = [str(folder / "train.py"), str(folder / "hparams" / hparams)]
         data.append(f"--cv_data_folder={corpora['commonvoice']}")
+        if recipe == "CTC":
+            data.append(f"--lm_text={corpora['librispeech-lm']}/librispeech-lm-norm.txt")
     cmd = [sys.executable, *command, *data,
            f"--output_folder={output_folder}", "--device=cpu", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

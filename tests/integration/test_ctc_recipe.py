@@ -45,23 +45,28 @@ def test_trains_resumes_and_scores(tiny_corpora, tmp_path):
     for name in ("test-clean", "cv-test"):
         for tag in ("greedy", "beam", "lexicon"):
             assert (out / f"wer_{name}_{tag}.txt").is_file()
-    # the lexicon search outputs words of the training transcripts only
+    # the lexicon: the words of the training transcripts and of the LM text
     train_words = set(" ".join(
         line.split(",")[-1] for line in (out / "save" / "train.csv").read_text().splitlines()[1:]
     ).split())
+    lm_text = tiny_corpora["librispeech-lm"] / "librispeech-lm-norm.txt"
+    words = train_words | set(lm_text.read_text().split())
+    assert len(words) > len(train_words)
     lexicon_hyps = (out / "wer_test-clean_lexicon.txt").read_text()
     assert lexicon_hyps and "lexicon.txt" not in lexicon_hyps
-    assert (out / "save" / "lexicon.txt").read_text().count("\n") == len(train_words)
-    assert (out / "save" / "lm.arpa").is_file()  # the YAML's trigram of the transcripts
+    lexicon = (out / "save" / "lexicon.txt").read_text().splitlines()
+    assert {line.split("\t")[0] for line in lexicon} == words
+    assert (out / "save" / "lm.arpa").is_file()  # the YAML's trigram of the same text
     # tools/lexicon_rescore.py scores the trained run again: at the YAML's
     # language-model setting it gives what the recipe gave
     rescore = subprocess.run(
         [sys.executable, str(RECIPE.parents[3] / "tools" / "lexicon_rescore.py"), str(out),
-         "--lm-weights", "1.0", "--word-scores", "0.0"],
+         "--lm-weights", "0.75", "--word-scores", "0.0"],
         capture_output=True, text=True, timeout=300)
     assert rescore.returncode == 0, rescore.stderr[-2000:]
     again = json.loads((out / "lexicon_rescore.json").read_text())
-    assert again["lm"] == {"order": 3, "lm_weight": 1.0, "word_score": 0.0}
+    assert again["lm"] == {"order": 3, "lm_weight": 0.75, "word_score": 0.0,
+                           "lm_text": str(lm_text)}
     assert again["sets"]["test-clean"]["lm_WER"] == pytest.approx(
         results["test-clean"]["lexicon_WER"], abs=0.01)
 

@@ -187,6 +187,26 @@ def test_commonvoice_tsvs_and_clips(tiny):
     assert not clients["train"] & clients["test"]
 
 
+def test_lm_text_holds_no_dev_or_test_sentence(tiny):
+    lines = (tiny["librispeech-lm"] / "librispeech-lm-norm.txt").read_text().splitlines()
+    assert len(lines) == len(set(lines)) == preset_config("tiny").lm_sentences
+    assert all(re.fullmatch(r"[A-Z']+( [A-Z']+)*", line) for line in lines)
+    ls = tiny["librispeech"]
+    held_out = {text for split in LIBRISPEECH_SPLITS[1:]
+                for text in read_transcripts(ls / split).values()}
+    for split in COMMONVOICE_SPLITS:
+        with open(tiny["commonvoice"] / f"{split}.tsv", newline="") as f:
+            held_out |= {" ".join(re.sub(r"[^A-Z' ]", " ", r["sentence"].upper()).split())
+                         for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)}
+    assert len(held_out) == 12 + sum(preset_config("tiny").cv_clips)
+    assert not held_out & set(lines)
+    # The same source as the transcripts: most training words are in it.
+    train_words = {w for t in read_transcripts(ls / LIBRISPEECH_SPLITS[0]).values()
+                   for w in t.split()}
+    lm_words = {w for line in lines for w in line.split()}
+    assert len(train_words & lm_words) > 0.5 * len(train_words)
+
+
 def test_corpus_json(tiny):
     for root in tiny.values():
         meta = json.loads((root / "corpus.json").read_text())
@@ -207,6 +227,8 @@ def test_deterministic_whatever_the_workers(tiny, tmp_path):
         assert (cv_a / f"{split}.tsv").read_text() == (cv_b / f"{split}.tsv").read_text()
     mp3_a, mp3_b = read_audio(cv_a, "*.mp3"), read_audio(cv_b, "*.mp3")
     assert all(np.array_equal(mp3_a[k], mp3_b[k]) for k in mp3_a)
+    lm_a, lm_b = (paths["librispeech-lm"] / "librispeech-lm-norm.txt" for paths in (tiny, again))
+    assert lm_a.read_text() == lm_b.read_text()
     other = build_corpora(tmp_path / "other", preset="tiny", seed=SEED + 1, workers=1,
                           only="librispeech")
     assert read_transcripts(other["librispeech"]) != read_transcripts(ls_a)
@@ -246,7 +268,7 @@ def test_refuses_to_overwrite(tmp_path):
 
 def test_overwrite_rebuilds(tmp_path):
     small = CorpusConfig(SplitSize(1, 1, 2), SplitSize(1, 1, 1), SplitSize(1, 1, 1), (1, 1, 1),
-                         (1, 1, 1))
+                         (1, 1, 1), lm_sentences=20)
     (tmp_path / "keep.txt").write_text("not ours")
     build_corpora(tmp_path, preset="tiny", seed=SEED, workers=1, config=small)
     stray = tmp_path / "mini-librispeech" / "stray.txt"
@@ -283,7 +305,7 @@ def test_text_dir_source(tmp_path):
     ]
     (books / "book.txt").write_text("\n\n".join(book_sentences) + "\n", encoding="utf-8")
     small = CorpusConfig(SplitSize(1, 1, 2), SplitSize(1, 1, 1), SplitSize(1, 1, 1), (1, 1, 1),
-                         (1, 1, 1))
+                         (1, 1, 1), lm_sentences=20)
     paths = build_corpora(tmp_path / "out", preset="tiny", seed=SEED, workers=1,
                           text_dir=books, config=small)
     spoken = set(read_transcripts(paths["librispeech"]).values())

@@ -89,3 +89,31 @@ def test_language_model_decides_between_lexicon_words(char_tokenizer, tmp_path, 
     log_probs = ambiguous_cat_or_cot(char_tokenizer)
     assert searcher(log_probs, torch.ones(1)) == [[frequent]]
     assert (tmp_path / "lm.arpa").is_file()
+
+
+def test_lm_text_adds_words_and_sentences_to_the_search(char_tokenizer, tmp_path):
+    # The transcripts know only CAT; the language-model text brings COT,
+    # often enough to win the ambiguous frames.
+    (tmp_path / "lm.txt").write_text("COT\n" * 20)
+    log_probs = ambiguous_cat_or_cot(char_tokenizer)
+    plain = LexiconSearcher(char_tokenizer, ["CAT"], str(tmp_path / "a"), lm_order=2)
+    assert plain(log_probs, torch.ones(1)) == [["CAT"]]
+    searcher = LexiconSearcher(char_tokenizer, ["CAT"], str(tmp_path / "b"), lm_order=2,
+                               lm_text=str(tmp_path / "lm.txt"))
+    assert searcher.size == 2
+    assert searcher(log_probs, torch.ones(1)) == [["COT"]]
+    # Another weight without estimating the model again: with the LM's
+    # weight at 0 the acoustics (A slightly above O) decide; the model file
+    # is not written again.
+    leaning = log_probs.clone()
+    leaning[0, 1, char_tokenizer.piece_to_id("A")] += 0.1
+    assert searcher(leaning, torch.ones(1)) == [["COT"]]
+    arpa = tmp_path / "b" / "lm.arpa"
+    mtime = arpa.stat().st_mtime_ns
+    assert searcher.reweighted(0.0, 0.0)(leaning, torch.ones(1)) == [["CAT"]]
+    assert arpa.stat().st_mtime_ns == mtime
+
+
+def test_missing_lm_text_is_named(char_tokenizer, tmp_path):
+    with pytest.raises(FileNotFoundError, match="lm_text: .*nowhere.txt not found.*lm_text null"):
+        LexiconSearcher(char_tokenizer, ["CAT"], str(tmp_path), lm_text=str(tmp_path / "nowhere.txt"))

@@ -83,7 +83,7 @@ class TeacherPretraining(BudgetedBrain):
             return
         self.hparams.train_logger.log_stats(
             stats_meta={"epoch": epoch,
-                        "lr": self.hparams.noam_annealing.current_lr,
+                        "lr": self.learning_rate,
                         "steps": self.optimizer_step},
             train_stats=self.train_stats, valid_stats=stats)
         self.checkpointer.save_and_keep_only(

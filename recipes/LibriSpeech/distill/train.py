@@ -129,7 +129,7 @@ class Distillation(BudgetedBrain):
             return
         self.hparams.train_logger.log_stats(
             stats_meta={"epoch": epoch,
-                        "lr": self.hparams.noam_annealing.current_lr,
+                        "lr": self.learning_rate,
                         "steps": self.optimizer_step,
                         "stage": "front end" if self.in_frontend_stage
                         else "full"},

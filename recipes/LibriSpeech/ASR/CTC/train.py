@@ -259,7 +259,7 @@ class ASR(BudgetedBrain):
 
     def _end_of_valid_epoch(self, epoch, stage_stats):
         """Logs the epoch, saves a checkpoint, applies the time budget."""
-        lr = self.hparams.noam_annealing.current_lr
+        lr = self.learning_rate
         self.hparams.train_logger.log_stats(
             stats_meta={"epoch": epoch, "lr": lr, "steps": self.optimizer_step},
             train_stats=self.train_stats,
