@@ -17,6 +17,13 @@
   two flite voices and a festival voice that no training speaker uses) in
   recording conditions of a documented severity (``ood_severity``, see
   `speechbrain_ee.dataio.synthesis.SEVERITIES`), MP3-coded.
+* ``<out>/mini-librilight`` (built on request: ``only="librilight"``): an
+  unlabelled pool for self-supervised pretraining, in Libri-Light's layout
+  (``small/<speaker>/<book>/<book>_<n>.flac`` with a ``.json`` beside each
+  file, no transcripts): new speakers of mini-librispeech's training
+  population (the training split's espeak-ng variants, never a dev or test
+  one), reading sentences that are no dev or test sentence, with the
+  training split's share of mild recording conditions.
 * ``<out>/mini-librispeech-lm``: the language-model text, as LibriSpeech's
   (openslr.org/11) ``librispeech-lm-norm.txt``: sentences of the same
   source as the transcripts (the generator, or the books of ``text_dir``),
@@ -77,9 +84,14 @@ VERSION = 2
 LIBRISPEECH = "librispeech"
 COMMONVOICE = "commonvoice"
 LIBRISPEECH_LM = "librispeech-lm"
+LIBRILIGHT = "librilight"
 CORPUS_DIRS = {LIBRISPEECH: "mini-librispeech", COMMONVOICE: "mini-commonvoice",
-               LIBRISPEECH_LM: "mini-librispeech-lm"}
+               LIBRISPEECH_LM: "mini-librispeech-lm", LIBRILIGHT: "mini-librilight"}
+# What `build_corpora` builds unless asked: the unlabelled pool is for the
+# self-supervised recipes only and costs as much as mini-librispeech.
+DEFAULT_CORPORA = (LIBRISPEECH, COMMONVOICE, LIBRISPEECH_LM)
 LM_TEXT_FILE = "librispeech-lm-norm.txt"
+LIBRILIGHT_SPLIT = "small"
 LIBRISPEECH_SPLITS = ("train-clean-100", "dev-clean", "test-clean")
 COMMONVOICE_SPLITS = ("train", "dev", "test")
 TSV_COLUMNS = (
@@ -101,6 +113,7 @@ META_FILE = "corpus.json"
 _VOICES, _TEXT, _IDS, _AUDIO = 1, 2, 3, 4
 _CV_OFFSET = 10
 _LM_OFFSET = 20
+_LL_OFFSET = 30
 # The speaker population of mini-librispeech, per engine (espeak-ng: the
 # accents; the variants are split between train, dev and test) ...
 _HELD_OUT_ACCENT = "en-029"
@@ -176,6 +189,9 @@ class CorpusConfig:
         ``"moderate"``, ``"severe"``).
     lm_sentences : int
         Sentences of the language-model text (mini-librispeech-lm).
+    unlabelled : SplitSize
+        The unlabelled pool (mini-librilight): speakers, books per speaker,
+        files per book (one sentence each).
     sample_rate : int
         Sample rate of both corpora.
 
@@ -194,6 +210,7 @@ class CorpusConfig:
     train_conditions_share: float = 0.3
     ood_severity: str = "moderate"
     lm_sentences: int = 200_000
+    unlabelled: SplitSize = SplitSize(288, 2, 12)
     sample_rate: int = SAMPLE_RATE
 
     @property
@@ -240,6 +257,7 @@ def preset_config(preset):
             cv_clips=(4, 3, 5),
             cv_voices=(2, 1, 2),
             lm_sentences=200,
+            unlabelled=SplitSize(4, 1, 4),
         )
     raise ValueError(f"Unknown preset {preset!r}: use one of {', '.join(PRESETS)}.")
 
@@ -511,6 +529,69 @@ def plan_librispeech(root, config, seed, text_dir=None):
                     )
                     lines.append((utt_id, sentence.transcript))
                 plan.rows[str(folder / f"{speaker}-{chapter}.trans.txt")] = lines
+    return plan
+
+
+def plan_librilight(root, config, seed, text_dir=None):
+    """Decides the speakers, books and files of the unlabelled pool
+    (mini-librilight).
+
+    Its speakers are new profiles of mini-librispeech's training population
+    (espeak-ng variants of the training split only, the flite and festival
+    voices), with ids of their own; its sentences are none of the dev or
+    test sentences (`evaluation_sentences`).
+
+    Arguments
+    ---------
+    root : str or Path
+        Corpus folder.
+    config : CorpusConfig
+        Sizes (``unlabelled``).
+    seed : int
+        Random seed of the corpora.
+    text_dir : str or None
+        Folder of ``*.txt`` books to take sentences from.
+
+    Returns
+    -------
+    Plan
+        Jobs, the JSON metadata per file and the speakers.
+
+    Example
+    -------
+    >>> plan = plan_librilight("/tmp/x", preset_config("tiny"), seed=1)
+    >>> len(plan.jobs), len(plan.speakers)
+    (16, 4)
+    >>> plan.jobs[0].path.endswith(".flac") and "/small/" in plan.jobs[0].path
+    True
+    """
+    root = Path(root)
+    size = config.unlabelled
+    train_variants = _partition_variants(config, seed)[LIBRISPEECH_SPLITS[0]]
+    counts = engine_counts(size.speakers, config.engines)
+    voices = _population_voices(counts, seed, _LL_OFFSET, train_variants)
+    id_rng = np.random.default_rng([seed, _LL_OFFSET + _IDS])
+    speaker_ids = _unique_ints(id_rng, size.speakers, 10000, 99999)  # LibriSpeech's: < 10000
+    exclude = evaluation_sentences(config, seed, text_dir)
+    (sentences,) = _split_sentences([size.total], seed, _LL_OFFSET + _TEXT, text_dir, exclude)
+    texts = iter(sentences)
+    plan = Plan(root=root)
+    for voice, speaker in zip(voices, speaker_ids):
+        plan.speakers.append({"id": speaker, "split": LIBRILIGHT_SPLIT, "voice": voice})
+        for book_index in range(size.chapters):
+            book = f"book_{speaker}_{book_index:02d}"
+            folder = root / LIBRILIGHT_SPLIT / str(speaker) / book
+            for n in range(size.utterances):
+                job_seed = (seed, _LL_OFFSET + _AUDIO, len(plan.jobs))
+                rng = np.random.default_rng(job_seed + (1,))
+                perturbation = None
+                if rng.random() < config.train_conditions_share:
+                    perturbation = random_perturbation(rng, "mild")
+                path = folder / f"{book}_{n:04d}.flac"
+                plan.jobs.append(Job(str(path), next(texts).text, voice, job_seed,
+                                     LIBRISPEECH, perturbation, config.sample_rate))
+                plan.rows[str(path)] = {"speaker": str(speaker),
+                                        "book_meta": {"id": book, "title": book}}
     return plan
 
 
@@ -979,6 +1060,36 @@ def write_lm_text(root, config, seed, text_dir=None):
             "excluded_evaluation_sentences": len(exclude)}
 
 
+def write_librilight_metadata(plan, durations):
+    """Writes the ``.json`` beside each file of the unlabelled pool (as
+    Libri-Light's: ``speaker``, ``book_meta``; here also ``duration``) and
+    ``conditions.tsv``; returns statistics.
+
+    Arguments
+    ---------
+    plan : Plan
+        The mini-librilight plan.
+    durations : dict
+        Seconds per audio path.
+
+    Returns
+    -------
+    dict
+        Files, speakers, hours.
+    """
+    for job in plan.jobs:
+        meta = dict(plan.rows[job.path], duration=round(durations[job.path], 3))
+        _write_text(Path(job.path).with_suffix(".json"), json.dumps(meta) + "\n")
+    _write_text(plan.root / "conditions.tsv", "path\tvoice\tcondition\n" + "".join(
+        f"{Path(j.path).relative_to(plan.root)}\t{j.voice.voice_id}\t"
+        f"{j.perturbation.describe() if j.perturbation else 'clean'}\n" for j in plan.jobs))
+    return {LIBRILIGHT_SPLIT: {
+        "files": len(plan.jobs),
+        "speakers": len(plan.speakers),
+        "hours": round(sum(durations[j.path] for j in plan.jobs) / 3600, 3),
+    }}
+
+
 # ---------------------------------------------------------------------------
 # Folder safety and the build
 # ---------------------------------------------------------------------------
@@ -1081,7 +1192,9 @@ def _options(corpus, preset, config, seed, text_dir):
     keys = {LIBRISPEECH: ("train", "dev", "test", "engines", "train_conditions_share"),
             COMMONVOICE: ("cv_clips", "cv_voices", "ood_severity"),
             # The text excludes the dev and test sentences of both corpora.
-            LIBRISPEECH_LM: ("lm_sentences", "train", "dev", "test", "cv_clips")}[corpus]
+            LIBRISPEECH_LM: ("lm_sentences", "train", "dev", "test", "cv_clips"),
+            LIBRILIGHT: ("unlabelled", "train", "dev", "test", "cv_clips", "engines",
+                         "train_conditions_share")}[corpus]
     options = {
         "corpus": CORPUS_DIRS[corpus],
         "version": VERSION,
@@ -1100,7 +1213,8 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     Arguments
     ---------
     corpus : str
-        ``"librispeech"`` or ``"commonvoice"``.
+        ``"librispeech"``, ``"commonvoice"``, ``"librispeech-lm"`` or
+        ``"librilight"``.
     out_dir : str or Path
         Folder that holds the corpus folders.
     preset : str
@@ -1137,7 +1251,9 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     state = prepare_folder(root, options, overwrite)
     if corpus == LIBRISPEECH_LM:
         return _build_lm_text(root, options, state, config, seed, text_dir)
-    planner = plan_librispeech if corpus == LIBRISPEECH else plan_commonvoice
+    planner, writer = {LIBRISPEECH: (plan_librispeech, write_librispeech_metadata),
+                       COMMONVOICE: (plan_commonvoice, write_commonvoice_metadata),
+                       LIBRILIGHT: (plan_librilight, write_librilight_metadata)}[corpus]
     plan = planner(root, config, seed, text_dir)
     if state == "complete":
         missing = [j for j in plan.jobs if not os.path.exists(j.path)]
@@ -1153,10 +1269,7 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     _write_meta(root, options, complete=False)
     start = time.time()
     durations = run_jobs(plan.jobs, workers, desc=CORPUS_DIRS[corpus])
-    if corpus == LIBRISPEECH:
-        stats = write_librispeech_metadata(plan, durations)
-    else:
-        stats = write_commonvoice_metadata(plan, durations)
+    stats = writer(plan, durations)
     stats["build_seconds"] = round(time.time() - start, 1)
     _write_meta(root, options, complete=True, stats=stats)
     logger.info("Built %s: %s", root, json.dumps(stats))
@@ -1181,7 +1294,8 @@ def _build_lm_text(root, options, state, config, seed, text_dir):
 def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, workers=None,
                   overwrite=False, only=None, config=None):
     """Builds mini-librispeech, mini-commonvoice and mini-librispeech-lm
-    under ``out_dir``.
+    (and, when ``only`` asks for it, the unlabelled mini-librilight) under
+    ``out_dir``.
 
     A complete corpus with the same options is left as it is; an
     incomplete one is resumed; a folder with another corpus or other files
@@ -1205,8 +1319,8 @@ def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, w
     overwrite : bool
         Remove and rebuild the corpus folders.
     only : str or None
-        ``"librispeech"``, ``"commonvoice"`` or ``"librispeech-lm"`` to
-        build just one.
+        ``"librispeech"``, ``"commonvoice"``, ``"librispeech-lm"`` or
+        ``"librilight"`` to build just one.
     config : CorpusConfig or None
         Sizes overriding the preset's.
 
@@ -1214,7 +1328,7 @@ def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, w
     -------
     dict
         Corpus name (``"librispeech"``, ``"commonvoice"``,
-        ``"librispeech-lm"``) -> folder.
+        ``"librispeech-lm"``, ``"librilight"``) -> folder.
 
     Example
     -------
@@ -1230,7 +1344,7 @@ def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, w
     """
     if only not in (None, *CORPUS_DIRS):
         raise ValueError(f"only must be None or one of {sorted(CORPUS_DIRS)}, got {only!r}")
-    corpora = [only] if only else list(CORPUS_DIRS)
+    corpora = [only] if only else list(DEFAULT_CORPORA)
     return {
         corpus: build_corpus(corpus, out_dir, preset, seed, text_dir, workers, overwrite, config)
         for corpus in corpora
@@ -1270,7 +1384,8 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true",
                         help="remove and rebuild existing corpus folders")
     parser.add_argument("--only", default=None, choices=tuple(CORPUS_DIRS),
-                        help="build only one of the corpora")
+                        help="build only one of the corpora; librilight (the unlabelled "
+                        "pool for self-supervised pretraining) is built only so")
 
 
 def run(args):

@@ -350,15 +350,17 @@ def checked_duration(path, skipped=None):
             skipped["unreadable audio"] += 1
     return duration
 
-def write_csv(rows, csv_path):
+def write_csv(rows, csv_path, columns=CSV_COLUMNS):
     """Writes manifest rows atomically (a partial file is never left).
 
     Arguments
     ---------
     rows : list of dict
-        Dicts with the ``CSV_COLUMNS`` keys.
+        Dicts with the ``columns`` keys.
     csv_path : str or Path
         Output file; its folder must exist.
+    columns : tuple of str
+        The CSV's columns (default: ``CSV_COLUMNS``).
 
     Example
     -------
@@ -373,7 +375,7 @@ def write_csv(rows, csv_path):
     csv_path = Path(csv_path)
     tmp_path = csv_path.with_name(csv_path.name + ".tmp")
     with open(tmp_path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp_path, csv_path)

@@ -207,6 +207,53 @@ def test_lm_text_holds_no_dev_or_test_sentence(tiny):
     assert len(train_words & lm_words) > 0.5 * len(train_words)
 
 
+def _voices(conditions_tsv):
+    with open(conditions_tsv, newline="") as f:
+        return [row for row in csv.DictReader(f, delimiter="\t")]
+
+
+def _espeak_variant(voice_id):
+    return voice_id.split("+")[1].split(":")[0] if voice_id.startswith("espeak-ng") else None
+
+
+def test_unlabelled_pool_has_new_speakers_of_the_training_population(tiny, tmp_path):
+    pool = build_corpora(tmp_path, preset="tiny", seed=SEED, workers=2,
+                         only="librilight")["librilight"]
+    flacs = sorted(pool.rglob("*.flac"))
+    size = preset_config("tiny").unlabelled
+    assert len(flacs) == size.total and not list(pool.rglob("*.trans.txt"))
+    for path in flacs:  # small/<speaker>/<book>/<book>_<n>.flac, a JSON beside it
+        speaker, book = path.parent.parent.name, path.parent.name
+        assert path.parts[-4] == "small" and path.name.startswith(book)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        assert meta["speaker"] == speaker and meta["book_meta"]["id"] == book
+        info = sf.info(path)
+        assert info.samplerate == 16000 and meta["duration"] == pytest.approx(info.duration, abs=1e-3)
+    ls_speakers = {p.name for split in LIBRISPEECH_SPLITS for p in (tiny["librispeech"] / split).iterdir()}
+    assert not ls_speakers & {p.parent.parent.name for p in flacs}
+    # espeak-ng speakers use variants of the training split, never a dev or test one
+    rows = _voices(tiny["librispeech"] / "conditions.tsv")
+    held_out = {_espeak_variant(r["voice"]) for r in rows
+                if r["split"] != LIBRISPEECH_SPLITS[0]} - {None}
+    partition = corpus_module._partition_variants(preset_config("tiny"), SEED)
+    pool_variants = {_espeak_variant(r["voice"]) for r in _voices(pool / "conditions.tsv")} - {None}
+    assert held_out and pool_variants
+    assert pool_variants <= set(partition[LIBRISPEECH_SPLITS[0]])
+    assert not pool_variants & held_out
+    # its sentences are no dev or test sentence
+    plan = corpus_module.plan_librilight(pool, preset_config("tiny"), SEED)
+    spoken = {" ".join(re.sub(r"[^A-Z' ]", " ", job.text.upper()).split()) for job in plan.jobs}
+    assert not spoken & corpus_module.evaluation_sentences(preset_config("tiny"), SEED)
+    # the manifest for pretraining
+    from speechbrain_ee.dataio.librilight_prepare import prepare_librilight
+    assert prepare_librilight(pool, tmp_path / "unlabelled.csv") == size.total
+    with open(tmp_path / "unlabelled.csv", newline="") as f:
+        manifest = list(csv.DictReader(f))
+    assert {r["wav"] for r in manifest} == {str(p) for p in flacs}
+    # not built unless asked for
+    assert "librilight" not in tiny
+
+
 def test_corpus_json(tiny):
     for root in tiny.values():
         meta = json.loads((root / "corpus.json").read_text())
