@@ -160,9 +160,11 @@ class LexiconSearcher:
         if not kept:
             raise ValueError("LexiconSearcher: no lexicon word can be spelled with the "
                              "tokenizer's characters.")
-        with open(path, "w", encoding="utf-8") as f:
+        tmp = f"{path}.{os.getpid()}.tmp"  # the ranks of a DDP run write the same file
+        with open(tmp, "w", encoding="utf-8") as f:
             for word in kept:
                 f.write(f"{word}\t{' '.join(word)} {WORD_BOUNDARY}\n")
+        os.replace(tmp, path)
         self.size = len(kept)
         lm = None
         if lm_order > 0:

@@ -145,7 +145,8 @@ class KneserNeyLM:
                     line += f"\t{math.log10(self.gamma(gram)):.6f}"
                 lines.append(line)
             sections.append((n, lines))
-        tmp = f"{path}.tmp"
+        # A name per process: the ranks of a DDP run write the same file.
+        tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write("\\data\\\n")
             for n, lines in sections:

@@ -26,10 +26,11 @@ TINY_BLANK_SKIP = [
 
 
 def run_recipe(recipe, hparams, corpora, output_folder, *args,
-               command=None):
+               command=None, launcher=(sys.executable,)):
     """Runs ``recipes/LibriSpeech/ASR/<recipe>/train.py`` with
     ``hparams/<hparams>`` on ``corpora`` (from ``build_corpora``), or
-    ``command`` (a script and its YAML, without the Common Voice test);
+    ``command`` (a script and its YAML, without the Common Voice test),
+    through ``launcher`` (default: this Python; e.g. torchrun's command);
     returns its combined output and fails the test when it fails."""
     data = [f"--data_folder={corpora['librispeech']}"]
     if command is None:
@@ -38,7 +39,7 @@ def run_recipe(recipe, hparams, corpora, output_folder, *args,
         data.append(f"--cv_data_folder={corpora['commonvoice']}")
         if recipe == "CTC":
             data.append(f"--lm_text={corpora['librispeech-lm']}/librispeech-lm-norm.txt")
-    cmd = [sys.executable, *command, *data,
+    cmd = [*launcher, *command, *data,
            f"--output_folder={output_folder}", "--device=cpu", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -60,3 +61,13 @@ def train_losses(output_folder):
         if match:
             losses[int(match.group(1))] = float(match.group(2))
     return losses
+
+
+def epoch_steps(output_folder):
+    """Epoch -> optimiser steps done by its end, from train_log.txt."""
+    steps = {}
+    for line in (Path(output_folder) / "train_log.txt").read_text().splitlines():
+        match = re.match(r"epoch: (\d+),.* steps: (\d+)", line)
+        if match:
+            steps[int(match.group(1))] = int(match.group(2))
+    return steps
