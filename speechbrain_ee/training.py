@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import speechbrain as sb
+import torch
 from speechbrain.utils.logger import get_logger
 
 logger = get_logger(__name__)
@@ -203,7 +204,7 @@ class BudgetedBrain(sb.Brain):
         budget = getattr(self.hparams, "max_train_minutes", None)
         # At least one step in this run, so that the stage has a training loss.
         if (start is None or self.optimizer_step == self.first_step
-                or not budget_spent(start, budget)):
+                or not self._from_main_process(budget_spent(start, budget))):
             return False
         if not self.budget_logged:
             self.budget_logged = True
@@ -231,7 +232,17 @@ class BudgetedBrain(sb.Brain):
         batches = getattr(self, "train_batches", 0)
         if batches and counter.limit:
             shares.append((counter.current - 1 + self.step / batches) / counter.limit)
-        return min(1.0, max(shares))
+        return self._from_main_process(min(1.0, max(shares)))
+
+    def _from_main_process(self, value):
+        """``value`` as the main process has it (under DDP, where each
+        process has its own clock: the learning rate and the decision to
+        stop must be the same in every process)."""
+        if not torch.distributed.is_available() or not torch.distributed.is_initialized():
+            return value
+        tensor = torch.tensor([float(value)], device=self.device)
+        torch.distributed.broadcast(tensor, src=0)
+        return type(value)(tensor.item())
 
     @property
     def learning_rate(self):
@@ -305,8 +316,6 @@ def strict_transfer(obj, path):
     path : str
         Its saved ``state_dict``.
     """
-    import torch
-
     state = torch.load(path, map_location="cpu")
     try:
         obj.load_state_dict(state, strict=True)
@@ -377,8 +386,6 @@ def cpu_precision(precision, device="cpu", bf16_supported=None):
     if precision != "bf16" or not str(device).startswith("cpu"):
         return precision
     if bf16_supported is None:
-        import torch
-
         bf16_supported = (torch.cpu._is_avx512_bf16_supported()
                           or torch.cpu._is_amx_tile_supported())
     if bf16_supported:
