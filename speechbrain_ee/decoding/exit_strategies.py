@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from rapidfuzz.distance import Levenshtein
 
+from speechbrain_ee.nnet.exit_loop import exit_loop
+
 CONTINUE = -1
 """What ``step`` returns for an utterance that goes on to the next exit."""
 
@@ -699,9 +701,9 @@ class TokenConfidence(ExitStrategy):
 def simulate(strategy, exit_log_probs, lengths, exit_layers):
     """Runs a strategy on posteriors computed at every exit in advance.
 
-    Exactly what `EarlyExitEncoder.infer` decides online (it calls the same
-    ``step``), without running the encoder again: the trade-off tool sweeps
-    thresholds with it.
+    Exactly what `EarlyExitEncoder.infer` decides online (the same
+    `speechbrain_ee.nnet.exit_loop.exit_loop`), without running the encoder
+    again: the trade-off tool sweeps thresholds with it.
 
     Arguments
     ---------
@@ -730,28 +732,10 @@ def simulate(strategy, exit_log_probs, lengths, exit_layers):
     >>> chosen.tolist(), stopped.tolist()
     ([1, 1], [1, 1])
     """
-    batch = exit_log_probs[0].shape[0]
-    state = strategy.init_state(batch)
-    chosen = torch.full((batch,), CONTINUE, dtype=torch.long)
-    stopped = torch.full((batch,), CONTINUE, dtype=torch.long)
-    running = torch.ones(batch, dtype=torch.bool)
-    last = len(exit_log_probs) - 1
-    for position, (log_probs, layer) in enumerate(
-        zip(exit_log_probs, exit_layers)
-    ):
-        rows = running.nonzero(as_tuple=True)[0]
-        pick = strategy.step(
-            state, position, layer, log_probs[rows], lengths[rows], rows
-        ).cpu()
-        if position == last:
-            pick = torch.where(pick == CONTINUE, torch.tensor(last), pick)
-        done = pick != CONTINUE
-        chosen[rows[done]] = pick[done]
-        stopped[rows[done]] = position
-        running[rows[done]] = False
-        if not running.any():
-            break
-    return chosen, stopped
+    decisions = exit_loop(
+        strategy, exit_layers, exit_log_probs[0].shape[0],
+        lambda position, rows: (exit_log_probs[position][rows], lengths[rows]))
+    return decisions.chosen, decisions.stopped
 
 
 def oracle_exits(errors):

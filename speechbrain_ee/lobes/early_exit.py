@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
+from speechbrain_ee.nnet.exit_loop import exit_loop
 
 LOSS_SCHEMES = ("sum", "mean", "depth", "final_weighted")
 
@@ -321,40 +322,18 @@ class EarlyExitEncoder(nn.Module):
         -------
         EarlyExitOutput
         """
-        batch, time = state.x.shape[:2]
-        memory = strategy.init_state(batch)
-        result = None
-        exit_positions = torch.full((batch,), -1, dtype=torch.long)
-        layers_computed = torch.zeros(batch, dtype=torch.long)
-        history, done = [], 0
-        last = len(self.exit_layers) - 1
-        for position, layer in enumerate(self.exit_layers):
-            state = run_layers(self.layers, state, done, layer)
-            done = layer
-            log_probs = self.exit_log_probs(position, state.x)
-            if result is None:
-                result = log_probs.new_zeros(batch, time, log_probs.shape[-1])
-            if strategy.chooses_earlier:
-                history.append(log_probs)
-            pick = strategy.step(
-                memory, position, layer, log_probs, state.lengths, state.rows
-            ).cpu()
-            if position == last:
-                pick = torch.where(pick < 0, torch.tensor(last), pick)
-            stop = pick >= 0  # a negative pick (the strategies' CONTINUE): go on
-            for i in stop.nonzero(as_tuple=True)[0].tolist():
-                row, chosen = int(state.rows[i]), int(pick[i])
-                source = history[chosen] if strategy.chooses_earlier else (
-                    log_probs
-                )
-                length = int(state.lengths[i])
-                result[row, :length] = source[i, :length]
-                exit_positions[row] = chosen
-                layers_computed[row] = layer
-            if bool(stop.all()):
-                break
-            if bool(stop.any()):
-                keep = ~stop.to(state.x.device)
-                state = state.select_rows(keep)
-                history = [h[keep][:, : state.x.shape[1]] for h in history]
-        return EarlyExitOutput(result, exit_positions, layers_computed)
+        done = 0
+
+        def compute(position, running):
+            """The layers up to exit ``position``, on the rows still running."""
+            nonlocal state, done
+            if state.x.shape[0] != len(running):  # some stopped at the previous exit
+                state = state.select_rows(torch.isin(state.rows, running.to(state.rows.device)))
+            state = run_layers(self.layers, state, done, self.exit_layers[position])
+            done = self.exit_layers[position]
+            return self.exit_log_probs(position, state.x), state.lengths
+
+        decisions = exit_loop(strategy, self.exit_layers, state.x.shape[0], compute,
+                              collect=True)
+        layers_computed = torch.tensor(self.exit_layers)[decisions.stopped]
+        return EarlyExitOutput(decisions.log_probs, decisions.chosen, layers_computed)
