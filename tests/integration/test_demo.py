@@ -18,15 +18,16 @@ def test_demo_builds_trains_and_scores(tmp_path):
     assert "test-clean" in proc.stdout and "cv-test" in proc.stdout
     results = json.loads((out / "results.json").read_text())
     # Real learning: an untrained (blank-only) model scores 100% WER. The
-    # demo measured 55.2-60.9% beam WER / 17.9-20.1% CER in-domain, 87.5-91.2%
-    # / 42.1-44.5% OOD, and 21.1-22.7% / 65.9-69.3% with the lexicon and its
-    # trigram LM (2026-12-06, runs of 3,453 and 4,634 steps); the
+    # demo measured 54.4% beam WER / 17.2% CER in-domain, 85.1% / 39.2% OOD,
+    # and 17.5% / 59.3% with the lexicon and the trigram of the LM text
+    # (2026-12-06 06:38, 4,657 steps; the code before the cool-down and the LM
+    # text: 21.1-22.7% / 65.9-69.3% in 3,453-4,634 steps); the
     # out-of-distribution set must be partly transcribed.
-    assert results["test-clean"]["beam_WER"] < 70
-    assert results["test-clean"]["beam_CER"] < 28
-    assert results["test-clean"]["lexicon_WER"] < 30
-    assert results["cv-test"]["beam_CER"] < 60
-    assert results["cv-test"]["lexicon_WER"] < 80
+    assert results["test-clean"]["beam_WER"] < 65
+    assert results["test-clean"]["beam_CER"] < 24
+    assert results["test-clean"]["lexicon_WER"] < 25
+    assert results["cv-test"]["beam_CER"] < 55
+    assert results["cv-test"]["lexicon_WER"] < 70
     assert results["cv-test"]["beam_CER"] > results["test-clean"]["beam_CER"]
     # The demo's model exports, loads back and transcribes from the command
     # line.
