@@ -626,9 +626,7 @@ def plan_commonvoice(root, config, seed, text_dir=None):
     stream = _CV_OFFSET
     rng = np.random.default_rng([seed, stream + _VOICES])
     voices = ood_voices(sum(config.cv_voices), seed=[seed, stream + _VOICES, 1])
-    librispeech = _split_sentences([s.total for s in config.splits], seed, _TEXT, text_dir)
-    exclude = {s.transcript for pool in librispeech for s in pool}
-    sentences = _split_sentences(config.cv_clips, seed, stream + _TEXT, text_dir, exclude)
+    _, sentences = _corpus_sentences(config, seed, text_dir)
     clip_ids = _unique_ints(np.random.default_rng([seed, stream + _IDS]),
                             sum(config.cv_clips), 10_000_000, 40_000_000)
     plan = Plan(root=root)
@@ -1022,11 +1020,18 @@ def evaluation_sentences(config, seed, text_dir=None):
     >>> len(evaluation_sentences(preset_config("tiny"), seed=0))
     24
     """
+    librispeech, commonvoice = _corpus_sentences(config, seed, text_dir)
+    return {s.transcript for pool in librispeech[1:] + commonvoice for s in pool}
+
+
+def _corpus_sentences(config, seed, text_dir):
+    """The sentences of each mini-librispeech split and of each
+    mini-commonvoice split (which never reuses a mini-librispeech one)."""
     librispeech = _split_sentences([s.total for s in config.splits], seed, _TEXT, text_dir)
     exclude = {s.transcript for pool in librispeech for s in pool}
     commonvoice = _split_sentences(config.cv_clips, seed, _CV_OFFSET + _TEXT, text_dir,
                                    exclude)
-    return {s.transcript for pool in librispeech[1:] + commonvoice for s in pool}
+    return librispeech, commonvoice
 
 
 def write_lm_text(root, config, seed, text_dir=None):
