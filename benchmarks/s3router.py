@@ -85,6 +85,9 @@ def parse_args(argv):
     parser.add_argument("--data-folder", default="corpora/mini-librispeech")
     parser.add_argument("--cv-data-folder",
                         default="corpora/mini-commonvoice")
+    parser.add_argument("--lm-text", default="corpora/mini-librispeech-lm/librispeech-lm-norm.txt",
+                        help="language-model text of the lexicon search (null: the "
+                        "training transcripts alone)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="training runs at a time")
     parser.add_argument("--override", action="append", default=[],
@@ -152,7 +155,7 @@ def plan_runs(args):
 
 def shared_overrides(args, epochs):
     """The overrides every run has, training for ``epochs``."""
-    common = [f"--data_folder={args.data_folder}",
+    common = [f"--data_folder={args.data_folder}", f"--lm_text={args.lm_text}",
               f"--number_of_epochs={epochs}", f"--device={args.device}",
               "--max_train_minutes=null",
               f"--valid_subset_share={args.valid_share}"]

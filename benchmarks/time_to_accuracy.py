@@ -62,6 +62,9 @@ def parse_args(argv=None):
                         help="runs trained at a time (default: %(default)s)")
     parser.add_argument("--data-folder", default="corpora/mini-librispeech")
     parser.add_argument("--cv-data-folder", default="corpora/mini-commonvoice")
+    parser.add_argument("--lm-text", default="corpora/mini-librispeech-lm/librispeech-lm-norm.txt",
+                        help="language-model text of the lexicon search (null: the "
+                        "training transcripts alone)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--targets", type=float, nargs="+", default=[80, 50, 30, 20],
                         help="dev WERs to time (default: %(default)s)")
@@ -182,6 +185,7 @@ def main(argv=None):
     variants = args.variant if args.variant is not None else (
         [] if args.runs else list(DEFAULT_VARIANTS))
     common = [f"--data_folder={args.data_folder}", f"--cv_data_folder={args.cv_data_folder}",
+              f"--lm_text={args.lm_text}",
               f"--device={args.device}", f"--max_train_minutes={args.minutes}"]
     runs = {}
     for text in variants:

@@ -59,7 +59,7 @@ def score(batches, decode):
     return round(wer.summarize("error_rate"), 2), round(cer.summarize("error_rate"), 2)
 
 
-def rescore(run, beam_size=50, lm_order=3, lm_weights=(0.5, 1.0, 2.0),
+def rescore(run, beam_size=50, lm_order=3, lm_weights=(0.5, 0.75, 1.0, 1.5),
             word_scores=(-1.0, 0.0, 1.0), lm_text="run"):
     """Greedy, lexicon and lexicon + LM WER / CER of each set of ``run``
     (``lm_text``: a language-model text beside the training transcripts,
@@ -118,7 +118,7 @@ def main(argv=None):
     parser.add_argument("--beam-size", type=int, default=50)
     parser.add_argument("--lm-order", type=int, default=3,
                         help="n-gram order of the language model (0: none)")
-    parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    parser.add_argument("--lm-weights", type=float, nargs="+", default=[0.5, 0.75, 1.0, 1.5])
     parser.add_argument("--word-scores", type=float, nargs="+", default=[-1.0, 0.0, 1.0])
     parser.add_argument("--lm-text", default="run",
                         help="language-model text beside the training transcripts: a "

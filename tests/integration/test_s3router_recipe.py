@@ -99,6 +99,7 @@ def test_benchmark_curve_domains_and_pruning(teacher, tiny_corpora, tmp_path,
             "--domain-sparsity", "0.2", "--out", str(out),
             "--data-folder", str(tiny_corpora["librispeech"]),
             "--cv-data-folder", str(tiny_corpora["commonvoice"]),
+            "--lm-text", str(tiny_corpora["librispeech-lm"] / "librispeech-lm-norm.txt"),
             *[f"--override={o}" for o in (*TEACHER, *CTC)]]
     summary = bench.main(args)
     runs = summary["runs"]
