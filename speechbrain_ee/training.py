@@ -203,7 +203,7 @@ class BudgetedBrain(sb.Brain):
         start = getattr(self, "fit_start_time", None)
         budget = getattr(self.hparams, "max_train_minutes", None)
         # At least one step in this run, so that the stage has a training loss.
-        if (start is None or self.optimizer_step == self.first_step
+        if (start is None or budget is None or self.optimizer_step == self.first_step
                 or not self._from_main_process(budget_spent(start, budget))):
             return False
         if not self.budget_logged:
@@ -255,8 +255,8 @@ class BudgetedBrain(sb.Brain):
         `ProgressLog`)."""
         if should_step:
             self.hparams.noam_annealing(self.optimizer)
-            factor = cooldown_factor(self.run_progress(),
-                                     getattr(self.hparams, "lr_cooldown", None))
+            cooldown = getattr(self.hparams, "lr_cooldown", None)
+            factor = cooldown_factor(self.run_progress(), cooldown) if cooldown else 1.0
             if factor < 1.0:
                 for group in self.optimizer.param_groups:
                     group["lr"] *= factor

@@ -1255,7 +1255,25 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     options = _options(corpus, preset, config, seed, text_dir)
     state = prepare_folder(root, options, overwrite)
     if corpus == LIBRISPEECH_LM:
-        return _build_lm_text(root, options, state, config, seed, text_dir)
+        build = _lm_text_build(root, state, config, seed, text_dir)
+    else:
+        build = _speech_build(corpus, root, state, config, seed, text_dir, workers)
+    if build is None:
+        logger.info("%s is already built (same options): nothing to do.", root)
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    _write_meta(root, options, complete=False)
+    start = time.time()
+    stats = build()
+    stats["build_seconds"] = round(time.time() - start, 1)
+    _write_meta(root, options, complete=True, stats=stats)
+    logger.info("Built %s: %s", root, json.dumps(stats))
+    return root
+
+
+def _speech_build(corpus, root, state, config, seed, text_dir, workers):
+    """What `build_corpus` runs for a corpus of audio (a callable giving
+    its statistics), or None when it is complete."""
     planner, writer = {LIBRISPEECH: (plan_librispeech, write_librispeech_metadata),
                        COMMONVOICE: (plan_commonvoice, write_commonvoice_metadata),
                        LIBRILIGHT: (plan_librilight, write_librilight_metadata)}[corpus]
@@ -1263,37 +1281,21 @@ def build_corpus(corpus, out_dir, preset="default", seed=DEFAULT_SEED, text_dir=
     if state == "complete":
         missing = [j for j in plan.jobs if not os.path.exists(j.path)]
         if not missing:
-            logger.info("%s is already built (same options): nothing to do.", root)
-            return root
+            return None
         logger.warning("%s: %d files are missing; synthesising them again.", root, len(missing))
     elif state == "resume":
         logger.info("Resuming the incomplete corpus in %s", root)
     for engine in sorted({job.voice.engine for job in plan.jobs}):
         check_engine(engine)
-    root.mkdir(parents=True, exist_ok=True)
-    _write_meta(root, options, complete=False)
-    start = time.time()
-    durations = run_jobs(plan.jobs, workers, desc=CORPUS_DIRS[corpus])
-    stats = writer(plan, durations)
-    stats["build_seconds"] = round(time.time() - start, 1)
-    _write_meta(root, options, complete=True, stats=stats)
-    logger.info("Built %s: %s", root, json.dumps(stats))
-    return root
+    return lambda: writer(plan, run_jobs(plan.jobs, workers, desc=CORPUS_DIRS[corpus]))
 
 
-def _build_lm_text(root, options, state, config, seed, text_dir):
-    """`build_corpus` for mini-librispeech-lm (text only)."""
+def _lm_text_build(root, state, config, seed, text_dir):
+    """What `build_corpus` runs for mini-librispeech-lm (text only), or None
+    when it is complete."""
     if state == "complete" and (root / LM_TEXT_FILE).is_file():
-        logger.info("%s is already built (same options): nothing to do.", root)
-        return root
-    root.mkdir(parents=True, exist_ok=True)
-    _write_meta(root, options, complete=False)
-    start = time.time()
-    stats = write_lm_text(root, config, seed, text_dir)
-    stats["build_seconds"] = round(time.time() - start, 1)
-    _write_meta(root, options, complete=True, stats=stats)
-    logger.info("Built %s: %s", root, json.dumps(stats))
-    return root
+        return None
+    return lambda: write_lm_text(root, config, seed, text_dir)
 
 
 def build_corpora(out_dir, preset="default", seed=DEFAULT_SEED, text_dir=None, workers=None,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from speechbrain_ee.dataio.librispeech_prepare import (
     check_data_folder,
+    check_splits,
     checked_duration,
     log_skipped,
     walk_files,
@@ -34,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 UNLABELLED_COLUMNS = ("ID", "duration", "wav", "spk_id")
 LIBRILIGHT_LAYOUT = (
-    "split folders such as small/, each holding <speaker>/<book>/<file>.flac"
+    "split folders such as small/, each holding <speaker>/<book>/<file>.flac "
+    "(the built-in pool: `speechbrain-ee corpus --out corpora --only librilight`)"
 )
 
 
@@ -82,15 +84,10 @@ def prepare_librilight(data_folder, save_csv, splits=("small",), max_duration=No
     ['100-book_a-book_a_0000', '100']
     """
     data_folder = check_data_folder(data_folder, LIBRILIGHT_LAYOUT)
+    check_splits(data_folder, splits)
     rows, skipped = [], collections.Counter()
     for split in splits:
-        folder = Path(data_folder) / split
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"{folder}: no such split folder; expected {LIBRILIGHT_LAYOUT} "
-                "(build the built-in pool with `speechbrain-ee corpus --out corpora "
-                "--only librilight`).")
-        for path in sorted(walk_files(folder, ".flac")):
+        for path in sorted(walk_files(data_folder / split, ".flac")):
             duration = file_duration(path, skipped)
             if duration is None:
                 continue

@@ -15,6 +15,7 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import copy
 import csv
 import gzip
 import os
@@ -135,7 +136,6 @@ class LexiconSearcher:
 
     def __init__(self, tokenizer, transcripts, folder, beam_size=50, blank_index=0,
                  lm_order=0, lm_weight=1.0, word_score=0.0, lm_text=None):
-
         pieces = [tokenizer.id_to_piece(i) for i in range(tokenizer.get_piece_size())]
         if WORD_BOUNDARY not in pieces:
             raise ValueError("LexiconSearcher needs a character tokenizer (token_type: char) "
@@ -195,8 +195,7 @@ class LexiconSearcher:
         -------
         LexiconSearcher
         """
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__)
+        other = copy.copy(self)
         other.decoder = self._decoder(lm_weight, word_score)
         return other
 
