@@ -36,6 +36,11 @@ class ExitDecisions:
     log_probs : torch.Tensor or None
         ``[batch, time, vocab]``: each utterance's output from its chosen
         exit (zeros past its length); None unless asked for.
+
+    Example
+    -------
+    >>> ExitDecisions(torch.tensor([0, 2]), torch.tensor([1, 2])).log_probs is None
+    True
     """
 
     chosen: torch.Tensor
