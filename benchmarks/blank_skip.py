@@ -2,15 +2,15 @@
 speed-up of a trained blank-skip model against the same model without
 skipping, over a sweep of thresholds, with and without spike extension.
 
-It loads the output folder of a CTC-recipe run with a blank-skip YAML
-(``hparams/*blankskip*.yaml``) the way ``speechbrain-ee exit-tradeoff``
+It loads the output folder of a CTC-recipe run whose model has a blank-skip
+stage (``hparams/*blankskip*.yaml``) the way ``speechbrain-ee exit-tradeoff``
 does (`speechbrain_ee.analysis.experiment.load_experiment`), and on each test
 set (the run's own: in-domain and ``cv-test``, or ``--test-csv``):
 
 * accuracy: every (threshold, spike width) setting decodes the whole set
-  with greedy CTC (`BlankSkipEncoder.forward`, skipped frames really
+  with greedy CTC (the model at that skip threshold, skipped frames really
   removed from layers K+1..L); the reference is the model without skipping
-  (`BlankSkipEncoder.forward_full`);
+  (``forward_full``);
 * speed: `speechbrain_ee.analysis.timing.measure_speed` times every
   setting and the model without skipping, whole and from the front end's
   output, in turn in each of ``--repeats`` rounds of one run; a speed-up
@@ -141,7 +141,7 @@ def score(model, batches, decode, settings):
 
     Arguments
     ---------
-    model : BlankSkipEncoder
+    model : speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder
         In eval mode.
     batches : list
         ``(ids, feats, wav_lens, ref_words)`` per batch.
@@ -160,11 +160,12 @@ def score(model, batches, decode, settings):
     words = full_errors = 0
     for _, feats, wav_lens, refs in batches:
         words += sum(len(ref) for ref in refs)
-        hyps = decode(model.forward_full(feats, wav_lens), wav_lens)
+        hyps = decode(model.forward_full(feats, wav_lens).output, wav_lens)
         full_errors += sum(word_errors(h, r) for h, r in zip(hyps, refs))
         for setting in settings:
-            out = model(feats, wav_lens, *setting)
-            hyps = decode(out.log_probs[-1], wav_lens)
+            out = model(feats, wav_lens, skip_threshold=setting[0],
+                        spike_width=setting[1])
+            hyps = decode(out.output, wav_lens)
             count = counts[setting]
             count["errors"] += sum(
                 word_errors(h, r) for h, r in zip(hyps, refs))
@@ -179,7 +180,7 @@ def sweep(model, batches, decode, settings, repeats=3, timing_batches=None):
 
     Arguments
     ---------
-    model : BlankSkipEncoder
+    model : speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder
         In eval mode.
     batches : list
         See `score`.
@@ -202,7 +203,8 @@ def sweep(model, batches, decode, settings, repeats=3, timing_batches=None):
     rounds, times = {}, {}
     if repeats > 0:
         inputs = [(f, w) for _, f, w, _ in batches[:timing_batches]]
-        variants = {setting_name(*s): model.inference_variant(*s) for s in settings}
+        variants = {setting_name(*s): model.inference_variant(
+            skip_threshold=s[0], spike_width=s[1]) for s in settings}
         rounds = measure_speed(model, inputs, variants, repeats)
         times = medians(rounds)
     k, layers = model.skip_layer, model.num_layers
@@ -315,9 +317,12 @@ def plot(results, path):
 def main(argv=None):
     """Runs the benchmark; returns the results by test set."""
     args = parse_args(argv)
-    hparams, tokenizer = load_experiment(args.experiment, args.overrides,
-                                         model_key="blank_skip")
-    model = hparams["blank_skip"].to(args.device).eval()
+    hparams, tokenizer = load_experiment(args.experiment, args.overrides)
+    model = hparams["ctc_model"].to(args.device).eval()
+    if getattr(model, "skip_layer", None) is None:
+        raise ValueError(
+            f"{args.experiment}: its model has no blank-skip stage; train with a "
+            "YAML that has one (hparams/*blankskip*.yaml).")
     blank = hparams["blank_index"]
     widths = spike_widths(args.spike_widths, hparams.get("spike_width"))
     settings = [(float(t), w) for w in widths for t in args.thresholds]

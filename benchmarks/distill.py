@@ -70,7 +70,7 @@ def model_call(hparams):
 
     def call(wavs, wav_lens):
         feats = normalize(hparams["compute_features"](wavs), wav_lens)
-        return hparams["log_softmax"](ctc_lin(encoder(feats, wav_lens)))
+        return torch.log_softmax(ctc_lin(encoder(feats, wav_lens)), dim=-1)
 
     return call
 

@@ -36,25 +36,19 @@ HPARAMS = os.path.join(os.path.dirname(__file__), "..", "recipes",
 
 
 def load_model(yaml_path):
-    """The YAML's feature extractor and a ``log_probs(feats, lens)`` list
-    function (every exit for an early-exit YAML, else the one output)."""
+    """The YAML's hyperparameters, its model and a ``log_probs(feats, lens)``
+    function: every CTC head's log-probabilities (what training computes)."""
     with open(yaml_path, encoding="utf-8") as f:
         hparams = load_hyperpyyaml(f)
-    if "early_exit" in hparams:
-        model = hparams["early_exit"]
-
-        def log_probs(feats, lens):
-            return model(feats, lens)
-    elif "ctc_lin" in hparams:
-        encoder, ctc_lin = hparams["encoder"], hparams["ctc_lin"]
-        model = torch.nn.ModuleList([encoder, ctc_lin])
-
-        def log_probs(feats, lens):
-            return [torch.log_softmax(ctc_lin(encoder(feats, lens)), -1)]
-    else:
+    if "ctc_model" not in hparams:
         raise ValueError(
-            f"{yaml_path}: neither `early_exit` nor `encoder` + `ctc_lin`; "
-            "this benchmark times plain and early-exit CTC YAMLs.")
+            f"{yaml_path}: no `ctc_model`; this benchmark times the CTC "
+            "recipe's YAMLs.")
+    model = hparams["ctc_model"]
+
+    def log_probs(feats, lens):
+        return model(feats, lens).heads
+
     return hparams, model, log_probs
 
 

@@ -232,7 +232,7 @@ def head_call(hparams, encoder):
     head = hparams["ctc_lin"].eval()
 
     def call(wavs, wav_lens):
-        return hparams["log_softmax"](head(encoder(wavs, wav_lens)))
+        return torch.log_softmax(head(encoder(wavs, wav_lens)), dim=-1)
 
     return call
 

@@ -36,6 +36,11 @@ COMMANDS = {
         "speechbrain_ee.inference.transcribe",
         "transcribe audio files with an exported model (folder or hub id)",
     ),
+    "leaderboard": (
+        "speechbrain_ee.leaderboard",
+        "every method of the CTC recipe in one table: WER in-domain and out "
+        "of distribution, speed-up, layers, frames skipped, memory",
+    ),
     "push": (
         "speechbrain_ee.inference.hub",
         "upload an exported model to the Hugging Face hub (--dry-run lists "

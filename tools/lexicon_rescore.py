@@ -32,19 +32,23 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 from speechbrain_ee.analysis.experiment import csv_batches, load_experiment, test_sets
 from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.decoding.lexicon import LexiconSearcher, csv_transcripts
+from speechbrain_ee.lobes.contract import inference_options
 
 
 @torch.no_grad()
 def model_outputs(run, batch_size=8):
     """The run's hyperparameters, tokenizer and, per set (``dev`` and the
-    test sets), its batches as ``(ids, log_probs, wav_lens, references)``."""
-    hparams, tokenizer = load_experiment(run, model_key="ctc_lin")
-    encoder, head = hparams["encoder"].eval(), hparams["ctc_lin"].eval()
+    test sets), its batches as ``(ids, log_probs, wav_lens, references)``:
+    the model's output at its own inference setting (exit strategy, skip
+    threshold)."""
+    hparams, tokenizer = load_experiment(run)
+    model = hparams["ctc_model"].eval()
+    options = inference_options(hparams)
     sets = {"dev": hparams["valid_csv"], **test_sets(hparams)}
     outputs = {}
     for name, path in sets.items():
         outputs[name] = [
-            (ids, torch.log_softmax(head(encoder(feats, lens)), -1), lens, refs)
+            (ids, model(feats, lens, **options).output, lens, refs)
             for ids, feats, lens, refs in csv_batches(path, hparams, batch_size, "cpu")]
     return hparams, tokenizer, outputs
 

@@ -17,7 +17,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 
-def load_experiment(folder, overrides="", model_key="early_exit"):
+def load_experiment(folder, overrides="", model_key="ctc_model"):
     """Loads a run of ``recipes/LibriSpeech/ASR/CTC/train.py``.
 
     Arguments
@@ -28,8 +28,9 @@ def load_experiment(folder, overrides="", model_key="early_exit"):
         YAML overrides of its ``hyperparams.yaml`` (e.g. another
         ``data_folder``).
     model_key : str
-        The YAML key of the model the run must have (``early_exit``,
-        ``blank_skip``).
+        The YAML key the run must have: ``ctc_model`` (the model of
+        `speechbrain_ee.lobes.contract`, every CTC YAML has it) or a part
+        of it (``encoder``).
 
     Returns
     -------
@@ -48,8 +49,8 @@ def load_experiment(folder, overrides="", model_key="early_exit"):
         hparams = load_hyperpyyaml(f, overrides)
     if model_key not in hparams:
         raise ValueError(
-            f"{path} has no `{model_key}` model: train with a YAML that "
-            f"defines it (hparams/*{model_key.replace('_', '*')}*.yaml).")
+            f"{path} has no `{model_key}`: not a run of a CTC YAML of this "
+            "version of recipes/LibriSpeech/ASR/CTC (train it again).")
     checkpointer = hparams["checkpointer"]
     if checkpointer.find_checkpoint(min_key="WER") is None:
         raise FileNotFoundError(

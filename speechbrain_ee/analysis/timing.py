@@ -25,7 +25,7 @@ def _synchronize(device):
 
 
 @torch.no_grad()
-def time_rounds(cases, inputs, repeats=3, device=None):
+def time_rounds(cases, inputs, repeats=3, device=None, progress=None):
     """Wall time of each case over all inputs, round by round.
 
     One warm-up round, then ``repeats`` rounds; in each round every case
@@ -43,6 +43,9 @@ def time_rounds(cases, inputs, repeats=3, device=None):
         Timed rounds (at least 1), after one warm-up round.
     device : str or torch.device, optional
         Synchronised around each case on CUDA.
+    progress : callable, optional
+        Called with 1 after each case of each round (a progress bar's
+        ``update``).
 
     Returns
     -------
@@ -67,6 +70,8 @@ def time_rounds(cases, inputs, repeats=3, device=None):
             seconds = time.perf_counter() - start
             if round_ > 0:  # round 0 is the warm-up
                 rounds[name].append(seconds)
+            if progress is not None:
+                progress(1)
     return rounds
 
 
@@ -149,8 +154,8 @@ def time_model(start_state, whole, encoder, inputs, repeats=3, device=None):
 
 @torch.no_grad()
 def measure_speed(model, inputs, variants, repeats=3):
-    """Wall time of a dynamic encoder's inference variants against its
-    full model, side by side.
+    """Wall time of a model's inference variants against its full model,
+    side by side.
 
     Every case runs over all ``inputs``: the full model (``full``:
     ``model.forward_full``, every layer, the last head only) and each
@@ -161,8 +166,9 @@ def measure_speed(model, inputs, variants, repeats=3):
     Arguments
     ---------
     model : torch.nn.Module
-        An early-exit or blank-skip encoder in eval mode (``encoder.start_state``,
-        ``forward_full``, ``full_from_state``).
+        A model of `speechbrain_ee.lobes.contract` on an `ASREncoder`, in
+        eval mode (``encoder.start_state``, ``forward_full``,
+        ``full_from_state``).
     inputs : list of tuple
         ``(feats, wav_lens)`` batches.
     variants : dict
@@ -180,15 +186,16 @@ def measure_speed(model, inputs, variants, repeats=3):
     Example
     -------
     >>> from speechbrain_ee.lobes.asr_encoder import ASREncoder
-    >>> from speechbrain_ee.lobes.blank_skip import BlankSkipEncoder
+    >>> from speechbrain_ee.lobes.dynamic_ctc import DynamicCTCEncoder
     >>> from speechbrain_ee.lobes.summary_mixing_encoders import (
     ...     SummaryMixingConformerEncoder)
     >>> asr = ASREncoder(
     ...     SummaryMixingConformerEncoder(num_layers=2, d_model=16, d_ffn=32, nhead=2),
     ...     input_size=8, d_model=16, positional_encoding="none")
-    >>> model = BlankSkipEncoder(asr, 1, 16, 6).eval()
+    >>> model = DynamicCTCEncoder(asr, 16, 6, exit_layers=[2], skip_layer=1).eval()
+    >>> variant = model.inference_variant(skip_threshold=0.9, spike_width=1)
     >>> rounds = measure_speed(model, [(torch.rand(2, 30, 8), None)],
-    ...                        {"t0.9": model.inference_variant(0.9, 1)}, repeats=1)
+    ...                        {"t0.9": variant}, repeats=1)
     >>> sorted(rounds)
     ['encoder:full', 'encoder:t0.9', 'front_end', 'full', 't0.9']
     """

@@ -3,7 +3,7 @@ the oracle bound, overthinking, and measured wall-time speed-ups.
 
 The encoder runs once per test set with every exit computed
 (`collect_exits`); each strategy setting is then decided offline from those
-posteriors (`evaluate`, the same decisions as `EarlyExitEncoder.infer`,
+posteriors (`evaluate`, the same decisions as the model makes online,
 which the tests check), so a sweep of hundreds of settings costs one pass.
 For the best setting of each strategy, `measure_speed` times the real
 early-exit inference (the skipped layers are not computed) against the full
@@ -11,7 +11,8 @@ model, side by side in one run.
 
 This is the ``speechbrain-ee exit-tradeoff`` sub-command (and
 ``tools/exit_tradeoff.py``): it loads a trained experiment of the CTC recipe
-(an early-exit YAML), writes ``tradeoff_<set>.csv``, ``summary.json`` and
+(a YAML whose model has early exits; a blank-skip stage, if it has one,
+skips at the YAML's threshold throughout), writes ``tradeoff_<set>.csv``, ``summary.json`` and
 ``tradeoff.png`` and prints a table.
 
 Authors
@@ -43,6 +44,7 @@ from speechbrain_ee.decoding.exit_strategies import (
 )
 from speechbrain_ee.analysis.experiment import csv_batches, load_experiment, test_sets
 from speechbrain_ee.analysis.timing import measure_speed, speedups
+from speechbrain_ee.lobes.contract import inference_options
 
 DEFAULT_GRID = os.path.join(os.path.dirname(__file__), "exit_sweep.yaml")
 
@@ -90,12 +92,12 @@ class ExitRecords:
 
 
 @torch.no_grad()
-def collect_exits(model, batches, decode):
+def collect_exits(model, batches, decode, options=None):
     """Runs every exit of ``model`` on a test set.
 
     Arguments
     ---------
-    model : speechbrain_ee.lobes.early_exit.EarlyExitEncoder
+    model : speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder
         In eval mode.
     batches : iterable
         ``(ids, feats, wav_lens, ref_words)`` per batch: normalised
@@ -103,14 +105,18 @@ def collect_exits(model, batches, decode):
     decode : callable
         ``decode(log_probs, wav_lens) -> list of word lists`` (greedy CTC
         decoding and detokenisation).
+    options : dict, optional
+        The model's other inference options (``skip_threshold``,
+        ``spike_width``).
 
     Returns
     -------
     ExitRecords
     """
-    records = ExitRecords(list(model.exit_layers), model.num_layers)
+    options = options or {}
+    records = ExitRecords(list(model.head_layers), model.num_layers)
     for ids, feats, wav_lens, refs in batches:
-        exits = [lp.cpu() for lp in model(feats, wav_lens)]
+        exits = [lp.cpu() for lp in model(feats, wav_lens, **options).heads]
         lengths = frame_lengths(wav_lens.cpu(), exits[0].shape[1])
         records.batches.append(ExitBatch(feats, wav_lens, exits, lengths))
         hyps = [decode(lp, wav_lens) for lp in exits]
@@ -366,12 +372,12 @@ def plot(results, path):
 
 
 def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
-            blank_index=0):
+            blank_index=0, options=None):
     """The whole analysis of one test set.
 
     Arguments
     ---------
-    model : EarlyExitEncoder
+    model : speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder
         In eval mode.
     batches : iterable
         See `collect_exits`.
@@ -385,6 +391,8 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
         Timed passes (0: no timing).
     blank_index : int
         The CTC blank.
+    options : dict, optional
+        See `collect_exits`; the timed variants use them too.
 
     Returns
     -------
@@ -392,7 +400,8 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
         ``rows`` (the sweep), ``oracle``, ``full_WER``, ``best`` (per
         strategy, with measured speed-ups), ``num_layers``.
     """
-    records = collect_exits(model, batches, decode)
+    options = options or {}
+    records = collect_exits(model, batches, decode, options)
     strategies = expand_grid(grid, records.exit_layers, blank_index)
     rows = evaluate(strategies, records)
     oracle = oracle_summary(records)
@@ -401,7 +410,8 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
     speed = []
     if repeats > 0 and best:
         inputs = [(b.feats, b.wav_lens) for b in records.batches]
-        variants = {name: model.inference_variant(row["_strategy"])
+        variants = {name: model.inference_variant(exit_strategy=row["_strategy"],
+                                                  **options)
                     for name, row in best.items()}
         times = measure_speed(model, inputs, variants, repeats)
         speed = speedup_rows(best, times)
@@ -491,7 +501,14 @@ def add_arguments(parser):
 def run(args):
     """Runs the ``exit-tradeoff`` sub-command."""
     hparams, tokenizer = load_experiment(args.experiment, args.overrides)
-    model = hparams["early_exit"].to(args.device).eval()
+    model = hparams["ctc_model"].to(args.device).eval()
+    if len(model.head_layers) < 2:
+        raise ValueError(
+            f"{args.experiment}: its model has one CTC head (after layer "
+            f"{model.head_layers[0]}); train with a YAML that has early exits "
+            "(hparams/*early_exit*.yaml).")
+    options = inference_options(hparams)
+    options.pop("exit_strategy", None)
     blank = hparams["blank_index"]
     sets = test_sets(hparams, args.test_csv)
     with open(args.grid, encoding="utf-8") as f:
@@ -504,7 +521,7 @@ def run(args):
         batches = list(csv_batches(csv_path, hparams, args.batch_size,
                                     args.device))
         results[name] = analyse(model, batches, decode, grid,
-                                args.tolerance, args.repeats, blank)
+                                args.tolerance, args.repeats, blank, options)
         write_csv(results[name]["rows"],
                   os.path.join(out, f"tradeoff_{name}.csv"))
         print(format_report(name, results[name]), flush=True)

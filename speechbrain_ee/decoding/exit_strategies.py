@@ -13,8 +13,8 @@ registry that maps a YAML or command-line name to the class):
   earlier exit for patience, or -1 to go on).
 
 `simulate` runs a strategy on the posteriors of every exit computed in
-advance (what the trade-off tool sweeps); `EarlyExitEncoder.infer` runs the
-same ``step`` online and skips the layers it does not need. The oracle
+advance (what the trade-off tool sweeps); `DynamicCTCEncoder` (``lobes``) runs
+the same ``step`` online and skips the layers it does not need. The oracle
 (`oracle_exits`, `oracle_curve`) needs the references and is the bound no
 real strategy can beat.
 
@@ -701,7 +701,7 @@ class TokenConfidence(ExitStrategy):
 def simulate(strategy, exit_log_probs, lengths, exit_layers):
     """Runs a strategy on posteriors computed at every exit in advance.
 
-    Exactly what `EarlyExitEncoder.infer` decides online (the same
+    Exactly what `DynamicCTCEncoder` (``lobes``) decides online (the same
     `speechbrain_ee.nnet.exit_loop.exit_loop`), without running the encoder
     again: the trade-off tool sweeps thresholds with it.
 

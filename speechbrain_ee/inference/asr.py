@@ -1,10 +1,12 @@
 """Ready-to-use CTC models exported by ``speechbrain-ee export``.
 
 `EfficientEncoderASR` is SpeechBrain's `EncoderASR` for the models of this
-toolkit: a plain CTC encoder, an early-exit encoder (each utterance stops
-at the layer its exit strategy picks) or a blank-skip encoder (blank frames
-skip the last layers). It loads with ``from_hparams`` from an exported
-folder or a hub id, like every SpeechBrain pretrained model.
+toolkit. Every model answers through `speechbrain_ee.lobes.contract`, so the
+class runs a plain CTC encoder, an early-exit encoder (each utterance stops
+at the layer its exit strategy picks), a blank-skip encoder (blank frames
+skip the last layers) or both composed alike: the model refuses the options
+it has no use for. It loads with ``from_hparams`` from an exported folder or
+a hub id, like every SpeechBrain pretrained model.
 
 Authors
 -------
@@ -15,7 +17,6 @@ import functools
 import inspect
 import time
 from dataclasses import dataclass
-from typing import List
 
 import torch
 from speechbrain.inference.ASR import EncoderASR
@@ -28,8 +29,7 @@ from speechbrain_ee.decoding.exit_strategies import (
     build_strategy,
     with_threshold,
 )
-
-MODEL_KINDS = ("ctc", "early_exit", "blank_skip")
+from speechbrain_ee.lobes.contract import inference_options
 
 
 @dataclass
@@ -60,28 +60,15 @@ class Transcription:
         return self.text
 
 
-@dataclass
-class EncoderResult:
-    """What `EfficientEncoderASR.encode_batch` returns."""
-
-    log_probs: torch.Tensor
-    """``[batch, time, vocab]`` CTC log-probabilities that are decoded."""
-    exit_layers: List[int]
-    """Per utterance, the layer whose output ``log_probs`` holds."""
-    skipped_share: List[float]
-    """Per utterance, share of frames that skipped layers (blank skip)."""
-
-
 class EfficientEncoderASR(EncoderASR):
     """A CTC model of speechbrain-ee, ready to transcribe.
 
     The hyperparameters (``hyperparams.yaml`` of an export) must define
-    ``model_kind`` (``ctc``, ``early_exit`` or ``blank_skip``),
     ``compute_features``, ``tokenizer``, ``decoding_function`` and the
-    modules ``encoder`` and ``normalize`` (and ``ctc_lin`` with
-    ``log_softmax`` for ``ctc``). Early-exit models take their default
-    strategy from ``exit_strategy``; blank-skip models their threshold from
-    ``skip_threshold`` and ``spike_width``.
+    modules ``encoder`` (a model of `speechbrain_ee.lobes.contract`) and
+    ``normalize``. The model's default inference setting is its
+    ``exit_strategy``, ``skip_threshold`` and ``spike_width``, where it has
+    them; every call can change them.
 
     Arguments
     ---------
@@ -92,35 +79,26 @@ class EfficientEncoderASR(EncoderASR):
     Example
     -------
     >>> asr = EfficientEncoderASR.from_hparams(
-    ...     source="exported/conformer_early_exit", savedir="/tmp/m"
+    ...     source="exported/summarymixing_ee_blankskip", savedir="/tmp/m"
     ... )  # doctest: +SKIP
     >>> asr.transcribe_file("example.flac", exit_strategy="confidence",
-    ...                     threshold=0.9)  # doctest: +SKIP
+    ...                     threshold=0.9, skip_threshold=0.95)  # doctest: +SKIP
     """
 
-    HPARAMS_NEEDED = ["tokenizer", "decoding_function", "compute_features",
-                      "model_kind"]
+    HPARAMS_NEEDED = ["tokenizer", "decoding_function", "compute_features"]
     MODULES_NEEDED = ["encoder", "normalize"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind = self.hparams.model_kind
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(
-                f"model_kind {self.kind!r} in hyperparams.yaml: expected one "
-                f"of {MODEL_KINDS}.")
         self.sample_rate = getattr(self.hparams, "sample_rate", 16000)
 
     @property
     def num_layers(self):
         """Layers of the encoder stack."""
-        encoder = self.mods.encoder
-        if self.kind == "ctc":  # an ASREncoder: front end and stack
-            return len(encoder.encoder.layers)
-        return encoder.num_layers  # the early-exit and blank-skip wrappers
+        return self.mods.encoder.num_layers
 
     def exit_strategy(self, exit_strategy=None, threshold=None):
-        """The exit strategy to use (early-exit models).
+        """The exit strategy to use (None for a model without one).
 
         Arguments
         ---------
@@ -134,13 +112,19 @@ class EfficientEncoderASR(EncoderASR):
 
         Returns
         -------
-        ExitStrategy
+        ExitStrategy or None
         """
         if isinstance(exit_strategy, ExitStrategy):
             return exit_strategy
         if exit_strategy is None:
             # the model's own strategy; a threshold changes only the threshold
-            default = self.hparams.exit_strategy
+            default = getattr(self.hparams, "exit_strategy", None)
+            if default is None:
+                if threshold is not None:
+                    raise ValueError(
+                        f"threshold={threshold}: this model has no exit strategy "
+                        "(no early exits); for blank skipping use skip_threshold.")
+                return None
             strategy = default if threshold is None else with_threshold(default, threshold)
             return self._checked_exit(strategy)
         if exit_strategy == "fixed":
@@ -154,15 +138,40 @@ class EfficientEncoderASR(EncoderASR):
 
     def _checked_exit(self, strategy):
         """``strategy``, after checking that a fixed exit is a model exit."""
-        exits = list(self.mods.encoder.exit_layers)
+        exits = list(self.mods.encoder.head_layers)
         if isinstance(strategy, FixedExit) and strategy.layer not in exits:
             raise ValueError(f"exit layer {strategy.layer}: this model exits after layers "
                              f"{exits}.")
         return strategy
 
+    def options(self, exit_strategy=None, threshold=None, skip_threshold=None):
+        """The model's inference options with this call's changes.
+
+        Arguments
+        ---------
+        exit_strategy, threshold
+            See `exit_strategy`.
+        skip_threshold : float, optional
+            Blank skipping's threshold (``1.0`` skips nothing); None: the
+            model's default.
+
+        Returns
+        -------
+        dict
+            Keyword arguments of the model's forward.
+        """
+        options = inference_options(self.hparams)
+        options.pop("exit_strategy", None)
+        strategy = self.exit_strategy(exit_strategy, threshold)
+        if strategy is not None:
+            options["exit_strategy"] = strategy
+        if skip_threshold is not None:
+            options["skip_threshold"] = skip_threshold
+        return options
+
     def encode_batch(self, wavs, wav_lens, exit_strategy=None,
-                     threshold=None):
-        """Waveforms -> CTC log-probabilities of the output to decode.
+                     threshold=None, skip_threshold=None):
+        """Waveforms -> the model's `EncoderOutput`.
 
         Arguments
         ---------
@@ -171,52 +180,26 @@ class EfficientEncoderASR(EncoderASR):
         wav_lens : torch.Tensor
             Relative lengths.
         exit_strategy : str or ExitStrategy, optional
-            Early-exit models: see `exit_strategy`.
+            Early exits: see `exit_strategy`.
         threshold : float, optional
-            Early exits: the strategy's threshold (``fixed``: the layer);
-            blank skip: the skip threshold (``1.0`` skips nothing).
+            The exit strategy's threshold (``fixed``: the layer).
+        skip_threshold : float, optional
+            Blank skip: the skip threshold (``1.0`` skips nothing).
 
         Returns
         -------
-        EncoderResult
+        speechbrain_ee.lobes.contract.EncoderOutput
+            ``output`` holds the log-probabilities to decode.
         """
-        if self.kind != "early_exit" and exit_strategy is not None:
-            raise ValueError(
-                f"exit_strategy={exit_strategy!r}: this is a {self.kind} "
-                "model without early exits.")
-        if self.kind == "ctc" and threshold is not None:
-            raise ValueError(
-                "threshold: a plain CTC model has no exit or skip threshold.")
+        options = self.options(exit_strategy, threshold, skip_threshold)
         wavs = wavs.float().to(self.device)
         wav_lens = wav_lens.to(self.device)
         feats = self.hparams.compute_features(wavs)
         feats = self.mods.normalize(feats, wav_lens)
-        batch = wavs.shape[0]
-        if self.kind == "early_exit":
-            out = self.mods.encoder.infer(
-                feats, wav_lens, self.exit_strategy(exit_strategy, threshold)
-            )
-            layers = self.mods.encoder.exit_layers
-            exits = [layers[int(p)] for p in out.exit_positions]
-            return EncoderResult(out.log_probs, exits, [0.0] * batch)
-        if self.kind == "blank_skip":
-            out = self.mods.encoder(
-                feats, wav_lens,
-                threshold=(self.hparams.skip_threshold if threshold is None
-                           else threshold),
-                spike_width=self.hparams.spike_width,
-            )
-            real = (~out.padding).sum(dim=1).clamp(min=1)
-            shares = (out.skipped.sum(dim=1) / real).tolist()
-            return EncoderResult(out.log_probs[-1], [self.num_layers] * batch,
-                                 shares)
-        encoded = self.mods.encoder(feats, wav_lens)
-        log_probs = self.hparams.log_softmax(self.mods.ctc_lin(encoded))
-        return EncoderResult(log_probs, [self.num_layers] * batch,
-                             [0.0] * batch)
+        return self.mods.encoder(feats, wav_lens, **options)
 
     def transcribe_batch(self, wavs, wav_lens, exit_strategy=None,
-                         threshold=None):
+                         threshold=None, skip_threshold=None):
         """Transcribes a batch of waveforms.
 
         Arguments
@@ -227,7 +210,7 @@ class EfficientEncoderASR(EncoderASR):
             Relative lengths.
         exit_strategy : str or ExitStrategy, optional
             Early-exit models: see `exit_strategy`.
-        threshold : float, optional
+        threshold, skip_threshold : float, optional
             See `encode_batch`.
 
         Returns
@@ -236,14 +219,14 @@ class EfficientEncoderASR(EncoderASR):
             With the text, the exit layer and the skipped share.
         """
         with torch.no_grad():
-            result = self.encode_batch(wavs, wav_lens, exit_strategy,
-                                       threshold)
-            texts = self.decode(result.log_probs, wav_lens)
+            out = self.encode_batch(wavs, wav_lens, exit_strategy, threshold,
+                                    skip_threshold)
+            texts = self.decode(out.output, wav_lens)
         seconds = (wav_lens.cpu() * wavs.shape[1] / self.sample_rate).tolist()
         return [
-            Transcription(text, layer, self.num_layers, share, secs)
+            Transcription(text, layer, out.num_layers, share, secs)
             for text, layer, share, secs in zip(
-                texts, result.exit_layers, result.skipped_share, seconds)
+                texts, out.exit_layer.tolist(), out.skipped_shares().tolist(), seconds)
         ]
 
     def decode(self, log_probs, wav_lens):
@@ -261,7 +244,8 @@ class EfficientEncoderASR(EncoderASR):
         waveform at the model's sample rate; names the file on error."""
         return load_audio(str(path), self.sample_rate).to(self.device)
 
-    def transcribe_file(self, path, exit_strategy=None, threshold=None):
+    def transcribe_file(self, path, exit_strategy=None, threshold=None,
+                        skip_threshold=None):
         """Transcribes one audio file.
 
         Arguments
@@ -270,7 +254,7 @@ class EfficientEncoderASR(EncoderASR):
             Audio file (FLAC, WAV, MP3, OGG ...; any rate, mono or stereo).
         exit_strategy : str or ExitStrategy, optional
             Early-exit models: see `exit_strategy`.
-        threshold : float, optional
+        threshold, skip_threshold : float, optional
             See `encode_batch`.
 
         Returns
@@ -282,8 +266,8 @@ class EfficientEncoderASR(EncoderASR):
         start = time.perf_counter()
         wav = self.load_audio(path)
         result = self.transcribe_batch(
-            wav.unsqueeze(0), torch.tensor([1.0]), exit_strategy, threshold
-        )[0]
+            wav.unsqueeze(0), torch.tensor([1.0]), exit_strategy, threshold,
+            skip_threshold)[0]
         result.real_time_factor = (
             (time.perf_counter() - start) / max(result.seconds, 1e-9))
         return result

@@ -1,11 +1,13 @@
 """``speechbrain-ee export``: a trained run as a SpeechBrain pretrained model.
 
-A run of ``recipes/LibriSpeech/ASR/CTC/train.py`` (plain, early-exit or
-blank-skip YAML) becomes a folder in SpeechBrain's hub format:
+A run of ``recipes/LibriSpeech/ASR/CTC/train.py`` (any of its YAMLs: every
+one builds a ``ctc_model`` of `speechbrain_ee.lobes.contract`) becomes a
+folder in SpeechBrain's hub format:
 
 - ``hyperparams.yaml``: the model part of the run's own hyperparameters
-  (features, normalisation, encoder, heads, exit strategy or skip
-  threshold), then the inference part: ``tokenizer``,
+  (features, normalisation, ``ctc_model`` and what it is built from, the
+  inference defaults ``exit_strategy``, ``skip_threshold``,
+  ``spike_width`` where the run has them), then the inference part: ``tokenizer``,
   ``decoding_function``, ``modules`` and a ``pretrainer`` that loads
 - ``model.ckpt``, ``normalizer.ckpt``, ``tokenizer.ckpt``: the best
   checkpoint (lowest dev WER) and the SentencePiece model, nothing else;
@@ -40,13 +42,8 @@ MANIFEST = "export.json"
 CHECKPOINT_FILES = {"model": "model.ckpt", "normalizer": "normalizer.ckpt"}
 TOKENIZER_FILE = "tokenizer.ckpt"
 INFERENCE_KEYS = ("sample_rate", "blank_index", "output_neurons",
-                  "compute_features", "normalize", "model")
-KIND_KEYS = {  # model kind -> top-level keys of the run's YAML it needs
-    "early_exit": ("early_exit", "exit_layers", "exit_strategy"),
-    "blank_skip": ("blank_skip", "skip_layer", "skip_threshold",
-                   "spike_width"),
-    "ctc": ("encoder", "ctc_lin", "log_softmax"),
-}
+                  "compute_features", "normalize", "model", "ctc_model",
+                  "exit_strategy", "skip_threshold", "spike_width")
 LICENSE = "apache-2.0"
 
 
@@ -58,7 +55,6 @@ class RunInfo:
     hparams: dict
     """The run's ``hyperparams.yaml``, as a round-trip YAML tree (tags and
     anchors kept, nothing instantiated)."""
-    kind: str
     checkpoint: Path
     tokenizer: Path
     results: dict
@@ -85,7 +81,7 @@ def read_run(folder):
             f"{path} not found: give the output folder of a training run of "
             "recipes/LibriSpeech/ASR/CTC/train.py.")
     hparams = YAML().load(path.read_text(encoding="utf-8"))
-    kind = model_kind(hparams, path)
+    check_model(hparams, path)
     save = folder / "save"
     checkpoint = best_checkpoint(save)
     tokenizer = save / f"{hparams['output_neurons']}_{hparams['token_type']}.model"
@@ -97,33 +93,29 @@ def read_run(folder):
     results = {}
     if results_path.is_file():
         results = json.loads(results_path.read_text(encoding="utf-8"))
-    return RunInfo(folder, hparams, kind, checkpoint, tokenizer, results)
+    return RunInfo(folder, hparams, checkpoint, tokenizer, results)
 
 
-def model_kind(hparams, path="hyperparams.yaml"):
-    """``early_exit``, ``blank_skip`` or ``ctc``, from the run's YAML keys.
+def check_model(hparams, path="hyperparams.yaml"):
+    """Checks that a run's YAML builds a ``ctc_model`` (a clear error for a
+    joint CTC+attention run or an older run).
 
     Example
     -------
-    >>> model_kind(dict.fromkeys(
-    ...     ["early_exit", "exit_layers", "exit_strategy", "encoder"]))
-    'early_exit'
-    >>> model_kind({"encoder": 1, "ctc_lin": 2, "log_softmax": 3})
-    'ctc'
+    >>> check_model({"ctc_model": 1, "model": 2})
+    >>> check_model({"encoder": 1}, "x.yaml")
+    Traceback (most recent call last):
+    ...
+    ValueError: x.yaml: no `ctc_model`: not a run of this version of recipes/LibriSpeech/ASR/CTC/train.py (train it again).
     """
     if "encoder_decoder" in hparams:
         raise ValueError(
             f"{path}: a joint CTC+attention run; export supports the runs "
             "of recipes/LibriSpeech/ASR/CTC/train.py.")
-    for kind, keys in KIND_KEYS.items():
-        if keys[0] in hparams:
-            missing = [k for k in keys if k not in hparams]
-            if missing:
-                raise ValueError(f"{path}: {kind} model without {missing}.")
-            return kind
-    raise ValueError(
-        f"{path}: no early_exit, blank_skip or encoder+ctc_lin model: not a "
-        "run of recipes/LibriSpeech/ASR/CTC/train.py.")
+    if "ctc_model" not in hparams:
+        raise ValueError(
+            f"{path}: no `ctc_model`: not a run of this version of "
+            "recipes/LibriSpeech/ASR/CTC/train.py (train it again).")
 
 
 def best_checkpoint(save_folder):
@@ -187,7 +179,7 @@ def _strip_comments(node, seen=None):
         _strip_comments(value, seen)
 
 
-def model_yaml(hparams, kind):
+def model_yaml(hparams):
     """The model part of the run's YAML: the keys inference needs and every
     top-level key their values share nodes with (the run's ``CNN``,
     ``encoder`` ...), in the run's order, without comments.
@@ -196,8 +188,6 @@ def model_yaml(hparams, kind):
     ---------
     hparams : ruamel.yaml.comments.CommentedMap
         The run's ``hyperparams.yaml``, loaded round-trip.
-    kind : str
-        See `model_kind`.
 
     Returns
     -------
@@ -206,7 +196,7 @@ def model_yaml(hparams, kind):
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
-    roots = [k for k in INFERENCE_KEYS + KIND_KEYS[kind] if k in hparams]
+    roots = [k for k in INFERENCE_KEYS if k in hparams]
     seen = set()
     for key in roots:
         _reachable(hparams[key], seen)
@@ -227,25 +217,18 @@ def model_yaml(hparams, kind):
     return "\n".join(lines) + "\n"
 
 
-def inference_yaml(hparams, kind):
+def inference_yaml(hparams):
     """The exported ``hyperparams.yaml``.
 
     Arguments
     ---------
     hparams : ruamel.yaml.comments.CommentedMap
         The run's ``hyperparams.yaml``, loaded round-trip.
-    kind : str
-        See `model_kind`.
 
     Returns
     -------
     str
     """
-    model_key = KIND_KEYS[kind][0]
-    modules = ["    encoder: !ref <{}>".format(model_key),
-               "    normalize: !ref <normalize>"]
-    if kind == "ctc":
-        modules.append("    ctc_lin: !ref <ctc_lin>")
     return "\n".join([
         "# ############################################################",
         "# Inference hyperparameters of a speechbrain-ee model",
@@ -255,9 +238,8 @@ def inference_yaml(hparams, kind):
         "# ############################################################",
         "",
         "# The model, as the run defined it.",
-        model_yaml(hparams, kind),
+        model_yaml(hparams),
         "# Inference.",
-        f"model_kind: {kind}",
         "tokenizer: !new:sentencepiece.SentencePieceProcessor",
         "",
         "# Greedy CTC decoding, as the recipe scores dev; a",
@@ -266,7 +248,8 @@ def inference_yaml(hparams, kind):
         "    blank_id: !ref <blank_index>",
         "",
         "modules:",
-        *modules,
+        "    encoder: !ref <ctc_model>",
+        "    normalize: !ref <normalize>",
         "",
         "pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer",
         "    loadables:",
@@ -294,27 +277,33 @@ def wer_table(results):
     return "\n".join(rows)
 
 
-def dynamic_table(results, kind):
-    """Markdown table of the early-exit or blank-skip statistics of the
-    run's test sets (empty for a plain model).
+DYNAMIC_STATS = ("strategy_WER", "strategy_avg_layers", "oracle_WER",
+                 "skipped_share", "speedup", "encoder_speedup")
+
+
+def dynamic_table(results):
+    """Markdown table of the per-head WERs and the dynamic statistics
+    (exit strategy, skipping, measured speed-up) of the run's test sets;
+    empty for a model with one head.
 
     Example
     -------
     >>> print(dynamic_table({"t": {"WER_L1": 50.0, "WER_L2": 40.0,
-    ...     "strategy_WER": 41.0, "strategy_avg_layers": 1.5}}, "early_exit"))
+    ...     "strategy_WER": 41.0, "strategy_avg_layers": 1.5}}))
     | test set | WER_L1 | WER_L2 | strategy_WER | strategy_avg_layers |
     |---|---|---|---|---|
     | t | 50.00 | 40.00 | 41.00 | 1.50 |
+    >>> dynamic_table({"t": {"WER": 10.0}})
+    ''
     """
-    if kind == "ctc" or not results:
+    if not results:
         return ""
-    wanted = ("strategy_WER", "strategy_avg_layers", "oracle_WER") \
-        if kind == "early_exit" else (
-            "skipped_share", "speedup", "encoder_speedup")
     first = next(iter(results.values()))
     keys = sorted((k for k in first if k.startswith("WER_L")),
                   key=lambda k: int(k[5:]))
-    keys += [k for k in wanted if k in first]
+    keys += [k for k in DYNAMIC_STATS if k in first]
+    if not keys:
+        return ""
     rows = [f"| test set | {' | '.join(keys)} |",
             "|" + "---|" * (len(keys) + 1)]
     for name, stats in results.items():
@@ -323,11 +312,10 @@ def dynamic_table(results, kind):
     return "\n".join(rows)
 
 
-def _describe(hparams, kind):
+def _describe(hparams):
     """Architecture lines of the model card."""
-    encoder = hparams["early_exit"]["encoder"] if kind == "early_exit" else (
-        hparams["blank_skip"]["encoder"] if kind == "blank_skip"
-        else hparams["encoder"])
+    model = hparams["ctc_model"]
+    encoder = model["encoder"]
     stack = encoder.get("encoder", encoder)  # ASREncoder: its stack
     if stack.get("num_layers") is not None:
         architecture = (
@@ -343,19 +331,20 @@ def _describe(hparams, kind):
         f"{hparams['output_neurons']} (CTC blank = id "
         f"{hparams['blank_index']}).",
     ]
-    if kind == "early_exit":
-        strategy = hparams["exit_strategy"]
-        args = ", ".join(f"{k}={v}" for k, v in strategy.items())
-        lines.append(
-            f"- Early exits after layers {list(hparams['exit_layers'])}; "
-            f"default strategy `{strategy.tag.value.rsplit('.', 1)[-1]}` "
-            f"({args}).")
-    if kind == "blank_skip":
+    if model.get("skip_layer") is not None:
         lines.append(
             f"- Blank skip: intermediate CTC head after layer "
-            f"{hparams['skip_layer']}; frames with p(blank) > "
-            f"{hparams['skip_threshold']} skip the last layers (spike width "
-            f"{hparams['spike_width']}).")
+            f"{model['skip_layer']}; by default frames with p(blank) > "
+            f"{hparams.get('skip_threshold')} skip the later layers (spike width "
+            f"{hparams.get('spike_width')}).")
+    if "exit_strategy" in hparams:
+        strategy = hparams["exit_strategy"]
+        args = ", ".join(f"{k}={v}" for k, v in strategy.items())
+        exits = hparams.get("exit_layers")
+        where = f" after layers {list(exits)}" if isinstance(exits, list) else ""
+        lines.append(
+            f"- Early exits{where}; default strategy `{strategy.tag.value.rsplit('.', 1)[-1]}` "
+            f"({args}).")
     return lines
 
 
@@ -387,14 +376,14 @@ def model_card(run, name, example, parameters):
     str
     """
     hours = _training_hours(run)
-    dynamic = dynamic_table(run.results, run.kind)
+    dynamic = dynamic_table(run.results)
     dynamic_intro = ("Per exit (`WER_L<k>`: greedy WER of the head after "
                      "layer k) and the dynamic model's statistics:")
     data = f"`{run.hparams['data_folder']}`"
     if hours is not None:
         data += f", {hours:.2f} h of training audio"
     strategy_args = ""
-    if run.kind == "early_exit":
+    if "exit_strategy" in run.hparams:
         strategy_args = ', exit_strategy="confidence", threshold=0.9'
     example_file = example or "my_audio.flac"
     return "\n".join([
@@ -408,12 +397,12 @@ def model_card(run, name, example, parameters):
         "",
         f"# {name}",
         "",
-        f"A CTC speech recogniser trained with speechbrain-ee "
-        f"(`{run.kind}` model), exported from `{run.folder}`.",
+        f"A CTC speech recogniser trained with speechbrain-ee, "
+        f"exported from `{run.folder}`.",
         "",
         "## Architecture",
         "",
-        *_describe(run.hparams, run.kind),
+        *_describe(run.hparams),
         f"- Parameters: {parameters / 1e6:.2f} M.",
         "",
         "## Training data",
@@ -536,7 +525,7 @@ def _write_export(run, folder, name, example):
         shutil.copyfile(run.checkpoint / file_name, folder / file_name)
     shutil.copyfile(run.tokenizer, folder / TOKENIZER_FILE)
     (folder / "hyperparams.yaml").write_text(
-        inference_yaml(run.hparams, run.kind), encoding="utf-8")
+        inference_yaml(run.hparams), encoding="utf-8")
     example_name = None
     if example is not None:
         example_name = "example" + "".join(example.suffixes[-1:])
@@ -548,7 +537,6 @@ def _write_export(run, folder, name, example):
     files = sorted(p.name for p in folder.iterdir())
     manifest = {
         "format": "speechbrain-ee export 1",
-        "model_kind": run.kind,
         "source_run": str(run.folder.resolve()),
         "checkpoint": run.checkpoint.name,
         "example": example_name,
@@ -619,7 +607,7 @@ def run(args):
     """Runs the ``export`` sub-command."""
     manifest = export_run(args.run, args.target, overwrite=args.overwrite,
                           example=args.example, check=not args.no_check)
-    print(f"Exported {manifest['model_kind']} model "
+    print(f"Exported the model "
           f"({manifest['parameters'] / 1e6:.2f} M parameters) to "
           f"{args.target}:")
     for name in manifest["files"]:

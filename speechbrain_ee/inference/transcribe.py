@@ -167,7 +167,7 @@ def check_audio(path, sample_rate):
 
 
 def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
-                     progress=True):
+                     progress=True, skip_threshold=None):
     """Transcribes files one by one, past failures.
 
     Arguments
@@ -182,6 +182,8 @@ def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
         See `EfficientEncoderASR.encode_batch`.
     progress : bool
         Show a progress bar (stderr).
+    skip_threshold : float, optional
+        See `EfficientEncoderASR.encode_batch`.
 
     Yields
     ------
@@ -192,7 +194,7 @@ def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
                      file=sys.stderr):
         try:
             notes = check_audio(path, asr.sample_rate)
-            result = asr.transcribe_file(path, exit_strategy, threshold)
+            result = asr.transcribe_file(path, exit_strategy, threshold, skip_threshold)
         except (OSError, ValueError, RuntimeError) as err:
             message = str(err)
             if str(path) not in message:
@@ -244,7 +246,11 @@ def add_arguments(parser):
                         "(default: the model's own)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="the exit strategy's threshold (fixed: the "
-                        "layer); blank-skip models: the skip threshold")
+                        "layer; default: the model's own)")
+    parser.add_argument("--skip-threshold", type=float, default=None,
+                        help="blank-skip models: skip the frames whose "
+                        "intermediate p(blank) exceeds it (1.0: none; "
+                        "default: the model's own)")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text: FILE<TAB>TRANSCRIPT<TAB>layer<TAB>RTF; "
                         "json: one JSON object a line")
@@ -261,7 +267,7 @@ def run(args):
     failures = []
     for path, result, notes, error in transcribe_paths(
             asr, paths, args.exit_strategy, args.threshold,
-            progress=len(paths) > 1):
+            progress=len(paths) > 1, skip_threshold=args.skip_threshold):
         if error:
             failures.append(error)
             continue

@@ -1,12 +1,12 @@
 """CTC blank-triggered layer skipping: the last encoder layers run only on
 the frames that an intermediate CTC head does not call blank.
 
-`BlankSkipEncoder` takes an `ASREncoder` (front end + any stack laid out as
-SpeechBrain's, with ``layers`` and ``norm``: SpeechBrain's Conformer with
-MHSA, our SummaryMixing Conformer or Branchformer) of L layers and attaches
-an intermediate CTC head after layer K (Hou et al., "CTC Blank Triggered
-Dynamic Layer-Skipping for Efficient CTC-based Speech Recognition", ASRU
-2023; the spec is ``../shared/specs/blank_skip.md``):
+Hou et al., "CTC Blank Triggered Dynamic Layer-Skipping for Efficient
+CTC-based Speech Recognition", ASRU 2023; the spec is
+``../shared/specs/blank_skip.md``. With `BlankSkipStage` after layer K of
+`speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder` (any stack laid out as
+SpeechBrain's: Conformer with MHSA, our SummaryMixing Conformer or
+Branchformer):
 
 1. layers 1..K run on every frame; the intermediate head gives
    ``p_t^in``;
@@ -15,39 +15,35 @@ Dynamic Layer-Skipping for Efficient CTC-based Speech Recognition", ASRU
    is not blank (spike extension, `blank_skip_mask`);
 3. the kept frames of each utterance are packed into a shorter sequence
    with its own padding mask (`EncoderState.select_frames` of
-   `speechbrain_ee.lobes.layer_loop`, the loop shared with the early-exit
-   encoder) and only they go through layers K+1..L and the final head: the
-   skipped frames are never computed there, which is where time is saved;
-4. the final posteriors are scattered back; a skipped frame takes the
-   intermediate posteriors (``skipped_output="intermediate"``, default) or
-   a certain blank (``"blank"``). ``threshold=None`` (or 1.0) is the full
-   model: every frame runs every layer.
+   `speechbrain_ee.lobes.layer_loop`) and only they go through layers
+   K+1..L and the later heads: the skipped frames are never computed there,
+   which is where time is saved;
+4. the later heads' posteriors are scattered back; a skipped frame takes
+   the intermediate posteriors (``skipped_output="intermediate"``, default)
+   or a certain blank (``"blank"``). ``threshold=None`` (or 1.0) is the
+   full model: every frame runs every layer.
 
-Both heads can use the factorised CTC output (blank sigmoid + non-blank
-softmax, `speechbrain_ee.nnet.ctc_head`). Training adds
+The intermediate head can use the factorised CTC output (blank sigmoid +
+non-blank softmax, `speechbrain_ee.nnet.ctc_head`). Training adds
 ``lambda_int * CTC(intermediate)`` and ``lambda_kd * KD``, with
 `distillation_loss` the per-frame KL(stop-grad final || intermediate); the
-recipe (``recipes/LibriSpeech/ASR/CTC``) sums them and switches skipping on
-in training after a warm-up.
+recipe (``recipes/LibriSpeech/ASR/CTC``) switches skipping on in training
+after a warm-up.
 
 *Working definitions* (the paper could not be read in full; swappable):
 spike extension (`blank_skip_mask`, pass another ``skip_rule``), the KD
-term on the frames the final layers computed (`distillation_loss`, the
-recipe's ``kd_cost``), and skipping in training after a warm-up.
+term on the frames the final layers computed (`distillation_loss`), and
+skipping in training after a warm-up.
 
 Authors
 -------
 * speechbrain-ee contributors 2026
 """
 
-from dataclasses import dataclass
-from typing import List
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from speechbrain_ee.lobes.layer_loop import layered_stack, run_layers
 from speechbrain_ee.nnet.ctc_head import CTCHead
 
 SKIPPED_OUTPUTS = ("intermediate", "blank")
@@ -125,7 +121,7 @@ def distillation_loss(intermediate, final, mask):
     frames of ``mask``.
 
     *Working definition*: ``mask`` is the frames whose final posteriors
-    come from the final layers (`BlankSkipOutput.computed`); a skipped frame
+    come from the final layers (not skipped, not padding); a skipped frame
     has no final-layer posteriors to learn from.
 
     Arguments
@@ -160,72 +156,26 @@ def distillation_loss(intermediate, final, mask):
     return (kl * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-@dataclass
-class BlankSkipOutput:
-    """What `BlankSkipEncoder` returns.
+class BlankSkipStage(nn.Module):
+    """The blank-skip stage after layer K: an intermediate CTC head, and
+    the decision of which frames skip the layers after it.
 
-    Example
-    -------
-    >>> out = BlankSkipOutput(
-    ...     log_probs=[torch.zeros(1, 4, 3)] * 2,
-    ...     skipped=torch.tensor([[True, False, True, False]]),
-    ...     padding=torch.tensor([[False, False, False, True]]))
-    >>> out.skipped_frames, out.real_frames, out.computed.int().tolist()
-    (2, 3, [[0, 1, 0, 0]])
-    """
-
-    log_probs: List[torch.Tensor]
-    """``[intermediate, final]``, each ``[batch, time, vocab]``: the
-    intermediate head's and the model's output (the final head on the kept
-    frames, the skipped frames' output elsewhere)."""
-
-    skipped: torch.Tensor
-    """``[batch, time]`` bool: real frames that skipped the last layers."""
-
-    padding: torch.Tensor
-    """``[batch, time]`` bool, True where padded."""
-
-    @property
-    def computed(self):
-        """``[batch, time]`` bool: real frames the last layers computed."""
-        return ~self.padding & ~self.skipped
-
-    @property
-    def skipped_frames(self):
-        """Number of skipped frames in the batch."""
-        return int(self.skipped.sum())
-
-    @property
-    def real_frames(self):
-        """Number of real (not padded) frames in the batch."""
-        return int((~self.padding).sum())
-
-
-class BlankSkipEncoder(nn.Module):
-    """An `ASREncoder` whose last layers skip the frames that an
-    intermediate CTC head calls blank.
+    `speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder` runs it after layer
+    ``skip_layer`` and packs the kept frames for the later layers
+    (`EncoderState.select_frames`); a skipped frame's output in every later
+    head is `template` (its intermediate posteriors, or a certain blank).
 
     Arguments
     ---------
-    encoder : speechbrain_ee.lobes.asr_encoder.ASREncoder
-        Front end and encoder stack; the stack (``encoder.encoder``) must
-        have ``layers`` and ``norm`` as SpeechBrain's encoders do, and full
-        context (no causal or chunked attention mask).
-    skip_layer : int
-        K: the 1-based layer followed by the intermediate head; layers
-        K+1..L run on the kept frames only.
     d_model : int
         Width of the stack.
     output_neurons : int
         CTC vocabulary (blank included).
     blank_index : int
         The CTC blank.
-    factorized_intermediate : bool
+    factorized : bool
         Factorised CTC output (blank sigmoid + non-blank softmax) at the
         intermediate head.
-    factorized_final : bool
-        Factorised CTC output at the final head (``False``: plain softmax,
-        so that ``threshold=None`` is the plain CTC model).
     skipped_output : str
         Output of a skipped frame: ``"intermediate"`` (its intermediate
         posteriors, default) or ``"blank"`` (a certain blank). With
@@ -237,252 +187,46 @@ class BlankSkipEncoder(nn.Module):
 
     Example
     -------
-    >>> from speechbrain_ee.lobes.asr_encoder import ASREncoder
-    >>> from speechbrain_ee.lobes.summary_mixing_encoders import (
-    ...     SummaryMixingConformerEncoder)
-    >>> asr = ASREncoder(
-    ...     SummaryMixingConformerEncoder(num_layers=3, d_model=32, d_ffn=64,
-    ...                                   nhead=4),
-    ...     input_size=20, d_model=32, positional_encoding="none")
-    >>> model = BlankSkipEncoder(asr, skip_layer=2, d_model=32,
-    ...                          output_neurons=10).eval()
-    >>> feats, lens = torch.rand(3, 40, 20), torch.tensor([1.0, 0.7, 0.5])
-    >>> out = model(feats, lens, threshold=0.0, spike_width=None)
-    >>> [lp.shape for lp in out.log_probs]
-    [torch.Size([3, 40, 10]), torch.Size([3, 40, 10])]
-    >>> out.skipped_frames == out.real_frames  # threshold 0: all skipped
+    >>> stage = BlankSkipStage(16, 6)
+    >>> lp = stage.log_probs(torch.rand(2, 5, 16))
+    >>> padding = torch.zeros(2, 5, dtype=torch.bool)
+    >>> stage.decide(lp, padding, 0.0, None).all().item()  # threshold 0: all
     True
-    >>> full = model(feats, lens)  # no threshold: the full model
-    >>> full.skipped_frames
-    0
+    >>> stage.decide(lp, padding, None, None).any().item()  # None: none
+    False
     """
 
-    def __init__(
-        self,
-        encoder,
-        skip_layer: int,
-        d_model: int,
-        output_neurons: int,
-        blank_index: int = 0,
-        factorized_intermediate: bool = True,
-        factorized_final: bool = False,
-        skipped_output: str = "intermediate",
-        skip_rule=None,
-    ):
+    def __init__(self, d_model, output_neurons, blank_index=0, factorized=True,
+                 skipped_output="intermediate", skip_rule=None):
         super().__init__()
-        stack = layered_stack(encoder, "blank skip")
-        num_layers = len(stack.layers)
-        if not 1 <= skip_layer < num_layers:
-            raise ValueError(
-                f"skip_layer={skip_layer}: expected a layer between 1 and "
-                f"{num_layers - 1} (the stack has {num_layers} layers; at "
-                "least one must follow the intermediate head)."
-            )
         if skipped_output not in SKIPPED_OUTPUTS:
             raise ValueError(
                 f"skipped_output={skipped_output!r}: expected one of "
                 f"{SKIPPED_OUTPUTS}."
             )
-        self.encoder = encoder
-        self.skip_layer = skip_layer
         self.blank_index = blank_index
         self.skipped_output = skipped_output
         self.skip_rule = skip_rule or blank_skip_mask
         self.intermediate_norm = nn.LayerNorm(d_model)
-        self.intermediate_head = CTCHead(
-            d_model, output_neurons, factorized_intermediate, blank_index
-        )
-        self.final_head = CTCHead(
-            d_model, output_neurons, factorized_final, blank_index
-        )
+        self.intermediate_head = CTCHead(d_model, output_neurons, factorized,
+                                         blank_index)
 
-    @property
-    def layers(self):
-        """The encoder stack's layers."""
-        return self.encoder.encoder.layers
-
-    @property
-    def num_layers(self):
-        """L: number of layers in the stack."""
-        return len(self.layers)
-
-    @property
-    def exit_layers(self):
-        """``[K, L]``: the layers of the two CTC heads (as an early-exit
-        model's exits)."""
-        return [self.skip_layer, self.num_layers]
-
-    def intermediate_log_probs(self, hidden):
+    def log_probs(self, hidden):
         """The intermediate head on the output of layer K."""
         return self.intermediate_head(self.intermediate_norm(hidden))
 
-    def final_log_probs(self, hidden):
-        """The final head (the stack's own norm first) on the output of
-        layer L."""
-        return self.final_head(self.encoder.encoder.norm(hidden))
-
-    def forward(self, feats, wav_lens=None, threshold=None, spike_width=None):
-        """Both heads' CTC log-probabilities, skipping blank frames.
-
-        Arguments
-        ---------
-        feats : torch.Tensor
-            ``[batch, time, n_feats]``.
-        wav_lens : torch.Tensor, optional
-            Relative lengths.
-        threshold : float, optional
-            Skip the frames with intermediate ``p(blank) > threshold``;
-            ``None``: skip nothing (the full model).
-        spike_width : int, optional
-            Spike extension (see `blank_skip_mask`); ``None``: none.
-
-        Returns
-        -------
-        BlankSkipOutput
-        """
-        return self.from_state(self.encoder.start_state(feats, wav_lens), threshold,
-                               spike_width)
-
-    def from_state(self, state, threshold=None, spike_width=None):
-        """`forward` from the front end's output (`ASREncoder.start_state`).
-
-        Arguments
-        ---------
-        state : speechbrain_ee.lobes.layer_loop.EncoderState
-            The batch before the first layer.
-        threshold : float, optional
-            See `forward`.
-        spike_width : int, optional
-            See `forward`.
-
-        Returns
-        -------
-        BlankSkipOutput
-        """
-        state = run_layers(self.layers, state, 0, self.skip_layer)
-        return self.skip_and_finish(state, threshold, spike_width)
-
-    def skip_and_finish(self, state, threshold=None, spike_width=None):
-        """From the batch after layer K: the intermediate head, the skip
-        decision, layers K+1..L on the kept frames and the final head.
-
-        Arguments
-        ---------
-        state : speechbrain_ee.lobes.layer_loop.EncoderState
-            The batch after layer K (no frame dropped yet).
-        threshold : float, optional
-            See `forward`.
-        spike_width : int, optional
-            See `forward`.
-
-        Returns
-        -------
-        BlankSkipOutput
-        """
-        intermediate = self.intermediate_log_probs(state.x)
-        padding = state.src_key_padding_mask
+    def decide(self, log_probs, padding, threshold, spike_width):
+        """``[batch, time]`` bool: the frames to skip (none when
+        ``threshold`` is None)."""
         if threshold is None:
-            skipped = torch.zeros_like(padding)
-        else:
-            skipped = self.skip_rule(
-                intermediate.detach(), padding, threshold, spike_width,
-                self.blank_index,
-            )
+            return torch.zeros_like(padding)
+        return self.skip_rule(log_probs.detach(), padding, threshold,
+                              spike_width, self.blank_index)
+
+    def template(self, log_probs):
+        """The output of the skipped frames in every later head."""
         if self.skipped_output == "intermediate":
-            template = intermediate
-        else:
-            template = torch.full_like(intermediate, BLANK_FLOOR)
-            template[..., self.blank_index] = 0.0
-        final = self.run_kept(state, skipped, template)
-        return BlankSkipOutput([intermediate, final], skipped, padding)
-
-    def run_kept(self, state, skipped, template):
-        """Layers K+1..L and the final head on the frames not skipped.
-
-        The kept frames of each utterance are packed into a shorter
-        sequence (`EncoderState.select_frames`); utterances with no kept
-        frame leave the batch; the results are scattered back into the
-        original frame layout (`EncoderState.scatter_frames`).
-
-        Arguments
-        ---------
-        state : speechbrain_ee.lobes.layer_loop.EncoderState
-            The batch after layer K.
-        skipped : torch.Tensor
-            ``[batch, time]`` bool: the frames to skip.
-        template : torch.Tensor
-            ``[batch, time, vocab]``: the output of the skipped frames.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, time, vocab]`` final log-probabilities.
-        """
-        start, stop = self.skip_layer, self.num_layers
-        if not bool(skipped.any()):  # exactly the full model
-            state = run_layers(self.layers, state, start, stop)
-            return self.final_log_probs(state.x)
-        packed = state.select_frames(~skipped)
-        busy = packed.lengths > 0
-        if not bool(busy.any()):
-            return template
-        index = busy.nonzero(as_tuple=True)[0]
-        if not bool(busy.all()):
-            packed = packed.select_rows(busy)
-        packed = run_layers(self.layers, packed, start, stop)
-        values = self.final_log_probs(packed.x).to(template.dtype)
-        rows = packed.scatter_frames(values, template[index])
-        return template.index_copy(0, index, rows)
-
-    def inference_variant(self, threshold=None, spike_width=None):
-        """``(call(feats, wav_lens), call_from_state(state))``: inference
-        at one skip setting, whole and from the front end's output (what
-        `speechbrain_ee.analysis.timing.measure_speed` times).
-
-        Arguments
-        ---------
-        threshold : float, optional
-            See `forward`.
-        spike_width : int, optional
-            See `forward`.
-
-        Returns
-        -------
-        tuple of callable
-        """
-        return (lambda feats, wav_lens: self(feats, wav_lens, threshold, spike_width),
-                lambda state: self.from_state(state, threshold, spike_width))
-
-    def forward_full(self, feats, wav_lens=None):
-        """The plain model (the speed reference): every layer on every
-        frame, then the final head only.
-
-        Arguments
-        ---------
-        feats : torch.Tensor
-            ``[batch, time, n_feats]``.
-        wav_lens : torch.Tensor, optional
-            Relative lengths.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, time', vocab]`` final log-probabilities.
-        """
-        return self.full_from_state(self.encoder.start_state(feats, wav_lens))
-
-    def full_from_state(self, state):
-        """`forward_full` from the front end's output.
-
-        Arguments
-        ---------
-        state : speechbrain_ee.lobes.layer_loop.EncoderState
-            The batch before the first layer.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, time', vocab]`` final log-probabilities.
-        """
-        state = run_layers(self.layers, state, 0, self.num_layers)
-        return self.final_log_probs(state.x)
+            return log_probs
+        template = torch.full_like(log_probs, BLANK_FLOOR)
+        template[..., self.blank_index] = 0.0
+        return template

@@ -3,8 +3,8 @@ offline simulation.
 
 After each exit, an exit strategy decides, per utterance still running,
 whether to stop and which exit's output to use. Real inference
-(`speechbrain_ee.lobes.early_exit.EarlyExitEncoder.infer`) runs the next
-layers on the utterances still going only; the offline simulation
+(`speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder` with an exit
+strategy) runs the next layers on the utterances still going only; the offline simulation
 (`speechbrain_ee.decoding.exit_strategies.simulate`, used by the trade-off
 sweeps) reads posteriors computed at every exit in advance. Both go
 through `exit_loop`, so they decide alike by construction. The strategies

@@ -4,7 +4,7 @@ import pytest
 
 from speechbrain_ee.dataio.corpus import build_corpora
 
-from .recipe_runs import TINY_BLANK_SKIP, distill_command, run_recipe
+from .recipe_runs import TINY_BLANK_SKIP, TINY_COMPOSED, distill_command, run_recipe
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +21,16 @@ def blank_skip_run(tiny_corpora, tmp_path_factory):
     out = tmp_path_factory.mktemp("blank_skip") / "run"
     run_recipe("CTC", "conformer_blankskip_ctc.yaml", tiny_corpora, out,
                "--number_of_epochs=3", *TINY_BLANK_SKIP)
+    return out
+
+
+@pytest.fixture(scope="session")
+def composed_run(tiny_corpora, tmp_path_factory):
+    """Two epochs of the tiny SummaryMixing model with early exits and blank
+    skip (the export and leaderboard tests use it)."""
+    out = tmp_path_factory.mktemp("composed") / "run"
+    run_recipe("CTC", "summarymixing_ee_blankskip_ctc.yaml", tiny_corpora, out,
+               "--number_of_epochs=2", *TINY_COMPOSED)
     return out
 
 

@@ -23,6 +23,13 @@ TINY_BLANK_SKIP = [
     "--skip_warmup_steps=7", "--skip_threshold=0.4",
     "--speed_repeats=1", "--speed_test_batches=2",
 ]
+TINY_COMPOSED = [
+    "--d_model=48", "--d_ffn=96", "--nhead=4", "--lr_adam=0.002",
+    "--warmup_steps=10", "--max_batch_length_train=30", "--test_beam_size=4",
+    "--num_encoder_layers=3", "--skip_layer=1", "--exit_layers=[2,3]",
+    "--skip_threshold=0.4", "--skip_warmup_steps=7",
+    "--speed_repeats=1", "--speed_test_batches=2",
+]
 
 
 def run_recipe(recipe, hparams, corpora, output_folder, *args,

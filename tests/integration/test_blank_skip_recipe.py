@@ -41,7 +41,7 @@ def test_blank_skip_recipe_trains_scores_and_resumes(trained_run,
                                                      tiny_corpora):
     stats = epoch_stats(trained_run)
     assert sorted(stats) == [1, 2, 3]
-    for key in ("loss_L2", "loss_L3", "loss_kd"):
+    for key in ("loss_L2", "loss_L3", "loss_aux"):
         assert stats[3][key] < stats[1][key], (key, stats)
     # Warm-up: no skipping in the first 7 steps (epoch 1), then skipping.
     assert stats[1]["skipped_share"] == 0.0
@@ -49,9 +49,9 @@ def test_blank_skip_recipe_trains_scores_and_resumes(trained_run,
     results = json.loads((trained_run / "results.json").read_text())
     assert set(results) == {"test-clean", "cv-test"}
     for test in results.values():
-        for key in ("WER", "beam_WER", "WER_L2", "WER_L3", "loss_kd",
+        for key in ("WER", "beam_WER", "WER_L2", "WER_L3", "loss_aux",
                     "skipped_share", "speedup", "encoder_speedup",
-                    "time_full_s", "time_skip_s"):
+                    "time_full_s", "time_dynamic_s"):
             assert key in test, key
         assert 0.0 <= test["skipped_share"] <= 1.0
         assert test["speedup"] > 0 and test["encoder_speedup"] > 0
@@ -109,7 +109,7 @@ def test_benchmark_rejects_a_run_without_blank_skip(benchmark, tmp_path):
     run = tmp_path / "plain"
     run.mkdir()
     (run / "hyperparams.yaml").write_text("seed: 1\n")
-    with pytest.raises(ValueError, match="no `blank_skip` model"):
+    with pytest.raises(ValueError, match="has no `ctc_model`: not a run of a CTC YAML"):
         benchmark.main([str(run)])
     with pytest.raises(FileNotFoundError, match="hyperparams.yaml"):
         benchmark.main([str(tmp_path / "missing")])

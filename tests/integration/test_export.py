@@ -1,5 +1,5 @@
 """Integration: trained runs of the CTC recipe (plain, early-exit,
-blank-skip) are exported, loaded back with ``from_hparams`` and give the
+blank-skip, and early exits with blank skip composed) are exported, loaded back with ``from_hparams`` and give the
 recipe's own log-probabilities and transcripts; the model card holds the
 run's WERs; the command line transcribes files and folders, past bad
 files; an export never replaces a folder unasked."""
@@ -18,6 +18,7 @@ from speechbrain_ee.analysis.experiment import load_experiment
 from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.inference.export import export_run
 from speechbrain_ee.inference.transcribe import load_model
+from speechbrain_ee.lobes.contract import inference_options
 
 from .recipe_runs import run_recipe
 
@@ -26,19 +27,19 @@ TINY = [
     "--lr_adam=0.002", "--warmup_steps=10", "--max_batch_length_train=30",
     "--test_beam_size=4",
 ]
-RUNS = {  # kind -> (YAML, extra arguments, model key, epochs)
-    "ctc": ("conformer_ctc.yaml", ["--num_encoder_layers=2"], "encoder"),
+RUNS = {  # name -> (YAML, extra arguments)
+    "ctc": ("conformer_ctc.yaml", ["--num_encoder_layers=2"]),
     "early_exit": ("conformer_early_exit_ctc.yaml",
-                   ["--num_encoder_layers=3", "--exit_layers=[1,2,3]"],
-                   "early_exit"),
+                   ["--num_encoder_layers=3", "--exit_layers=[1,2,3]"]),
 }
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_corpora, tmp_path_factory, blank_skip_run):
-    """Kind -> trained run folder (two epochs each; blank skip: conftest)."""
-    folders = {"blank_skip": blank_skip_run}
-    for kind, (hparams, extra, _) in RUNS.items():
+def runs(tiny_corpora, tmp_path_factory, blank_skip_run, composed_run):
+    """Name -> trained run folder (two epochs each; blank skip and
+    composed: conftest)."""
+    folders = {"blank_skip": blank_skip_run, "composed": composed_run}
+    for kind, (hparams, extra) in RUNS.items():
         out = tmp_path_factory.mktemp(kind) / "run"
         run_recipe("CTC", hparams, tiny_corpora, out, "--number_of_epochs=2",
                    *TINY, *extra)
@@ -48,7 +49,7 @@ def runs(tiny_corpora, tmp_path_factory, blank_skip_run):
 
 @pytest.fixture(scope="module")
 def exports(runs, tmp_path_factory):
-    """Kind -> exported folder."""
+    """Name -> exported folder."""
     root = tmp_path_factory.mktemp("exports")
     return {kind: export_run(run, root / kind) and root / kind
             for kind, run in runs.items()}
@@ -71,37 +72,26 @@ def test_audio(run, count=3):
 test_audio.__test__ = False  # a helper, not a test
 
 
-def recipe_log_probs(run, kind, wavs, wav_lens):
-    """The recipe's model on a batch (greedy texts and log-probs)."""
-    key = {"ctc": "encoder", "early_exit": "early_exit",
-           "blank_skip": "blank_skip"}[kind]
-    hparams, tokenizer = load_experiment(str(run), model_key=key)
+def recipe_log_probs(run, wavs, wav_lens):
+    """The recipe's model on a batch, at the run's inference setting (exit
+    strategy, skip threshold): greedy texts and log-probs."""
+    hparams, tokenizer = load_experiment(str(run))
     with torch.no_grad():
         feats = hparams["compute_features"](wavs)
         feats = hparams["normalize"].eval()(feats, wav_lens)
-        model = hparams[key].eval()
-        if kind == "early_exit":
-            log_probs = model.infer(feats, wav_lens,
-                                    hparams["exit_strategy"]).log_probs
-        elif kind == "blank_skip":
-            log_probs = model(feats, wav_lens,
-                              threshold=hparams["skip_threshold"],
-                              spike_width=hparams["spike_width"]
-                              ).log_probs[-1]
-        else:
-            log_probs = hparams["log_softmax"](
-                hparams["ctc_lin"].eval()(model(feats, wav_lens)))
+        model = hparams["ctc_model"].eval()
+        log_probs = model(feats, wav_lens, **inference_options(hparams)).output
     words = greedy_decoder(tokenizer)(log_probs, wav_lens)
     return log_probs, [" ".join(w) for w in words]
 
 
-@pytest.mark.parametrize("kind", ["ctc", "early_exit", "blank_skip"])
+@pytest.mark.parametrize("kind", ["ctc", "early_exit", "blank_skip", "composed"])
 def test_export_round_trip_matches_the_recipe(runs, exports, kind, tmp_path):
     wavs, wav_lens = test_audio(runs[kind])
-    expected, texts = recipe_log_probs(runs[kind], kind, wavs, wav_lens)
+    expected, texts = recipe_log_probs(runs[kind], wavs, wav_lens)
     asr = load_model(str(exports[kind]), savedir=str(tmp_path / "s"))
     with torch.no_grad():
-        got = asr.encode_batch(wavs, wav_lens).log_probs
+        got = asr.encode_batch(wavs, wav_lens).output
     assert torch.allclose(got, expected, atol=1e-5)
     results = asr.transcribe_batch(wavs, wav_lens)
     assert [r.text for r in results] == texts
@@ -118,7 +108,6 @@ def test_model_card_and_manifest(runs, exports):
         manifest = json.loads((folder / "export.json").read_text())
         assert sorted(manifest["files"]) == sorted(
             p.name for p in folder.iterdir())
-        assert manifest["model_kind"] == kind
         assert "checkpointer" not in (folder / "hyperparams.yaml").read_text()
 
 
@@ -220,3 +209,25 @@ def test_command_line_on_real_recordings(exports, shared_dir, tmp_path,
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["file"] for line in lines] == [str(c) for c in clips]
     assert all(line["seconds"] > 0.1 for line in lines)
+
+
+def test_composed_model_takes_both_settings_and_others_refuse_them(exports, capsys):
+    """The composed export takes an exit strategy and a skip threshold on
+    the command line; a model without blank skip or exits refuses them in
+    one line."""
+    model = exports["composed"]
+    example = model / "example.flac"
+    assert main(["transcribe", str(example), "--model", str(model), "--format", "json",
+                 "--exit-strategy", "fixed", "--threshold", "2",
+                 "--skip-threshold", "0.0"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["exit_layer"] == 2 and line["skipped_share"] == 1.0
+    assert main(["transcribe", str(example), "--model", str(model), "--format", "json",
+                 "--skip-threshold", "1.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped_share"] == 0.0
+    assert main(["transcribe", str(example), "--model", str(exports["ctc"]),
+                 "--skip-threshold", "0.9"]) == 2
+    assert "skip_threshold=0.9: this model has no blank-skip stage" in capsys.readouterr().err
+    assert main(["transcribe", str(example), "--model", str(exports["blank_skip"]),
+                 "--threshold", "0.9"]) == 2
+    assert "threshold=0.9: this model has no exit strategy" in capsys.readouterr().err

@@ -21,7 +21,7 @@ MAX_STEPS = 400  # ... and must be well below it by this step (the 2026-12-06
 @pytest.mark.parametrize("hparams, extra", [
     ("conformer_ctc.yaml", []),
     # the blank-skip objective (intermediate CTC, KD from step 100 here)
-    ("conformer_blankskip_ctc.yaml", ["--skip_layer=4", "--kd_start_step=100",
+    ("conformer_blankskip_ctc.yaml", ["--skip_layer=4", "--aux_loss_start_step=100",
                                       "--speed_test_batches=0"]),
 ])
 def test_six_layer_model_leaves_the_plateau(tiny_corpora, tmp_path, hparams, extra):

@@ -1,5 +1,6 @@
-"""CTC blank-triggered layer skipping (speechbrain_ee.lobes.blank_skip) and
-the factorised CTC output (speechbrain_ee.nnet.ctc_head)."""
+"""CTC blank-triggered layer skipping (speechbrain_ee.lobes.blank_skip, run by
+the dynamic CTC encoder with one exit at the last layer) and the factorised
+CTC output (speechbrain_ee.nnet.ctc_head)."""
 
 import pytest
 import torch
@@ -7,11 +8,8 @@ from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
 
 from speechbrain_ee.analysis.timing import measure_speed, speedups
 from speechbrain_ee.lobes.asr_encoder import ASREncoder
-from speechbrain_ee.lobes.blank_skip import (
-    BlankSkipEncoder,
-    blank_skip_mask,
-    distillation_loss,
-)
+from speechbrain_ee.lobes.blank_skip import blank_skip_mask, distillation_loss
+from speechbrain_ee.lobes.dynamic_ctc import DynamicCTCEncoder
 from speechbrain_ee.lobes.layer_loop import EncoderState, run_layers
 from speechbrain_ee.lobes.summary_mixing_encoders import (
     SummaryMixingConformerEncoder,
@@ -43,8 +41,8 @@ def mhsa_asr():
 
 def blank_skip(asr, **kwargs):
     torch.manual_seed(1)
-    return BlankSkipEncoder(asr, skip_layer=K, d_model=D,
-                            output_neurons=VOCAB, **kwargs).eval()
+    return DynamicCTCEncoder(asr, D, VOCAB, exit_layers=[LAYERS], skip_layer=K,
+                             **kwargs).eval()
 
 
 def batch(lengths=LENGTHS, seed=2):
@@ -97,12 +95,12 @@ def test_threshold_one_is_exactly_the_plain_model(make_asr, threshold):
     feats, wav_lens = batch()
     with torch.no_grad():
         plain = torch.log_softmax(
-            model.final_head.linear(asr(feats, wav_lens)), dim=-1)
-        out = model(feats, wav_lens, threshold=threshold, spike_width=1)
+            model.ctc_heads[0](asr(feats, wav_lens)), dim=-1)
+        out = model(feats, wav_lens, skip_threshold=threshold, spike_width=1)
         full = model.forward_full(feats, wav_lens)
     assert out.skipped_frames == 0
-    assert torch.equal(out.log_probs[1], plain)
-    assert torch.equal(full, plain)
+    assert torch.equal(out.heads[1], plain)
+    assert torch.equal(full.output, plain)
 
 
 def test_threshold_zero_skips_every_frame_after_layer_k():
@@ -110,11 +108,11 @@ def test_threshold_zero_skips_every_frame_after_layer_k():
     counter = FrameCounter(model.layers)
     feats, wav_lens = batch()
     with torch.no_grad():
-        out = model(feats, wav_lens, threshold=0.0, spike_width=None)
+        out = model(feats, wav_lens, skip_threshold=0.0, spike_width=None)
     assert out.skipped_frames == out.real_frames == sum(LENGTHS)
     assert [len(c) for c in counter.calls] == [1] * K + [0] * (LAYERS - K)
     mask = real()
-    intermediate, final = out.log_probs
+    intermediate, final = out.heads
     assert torch.equal(final[mask], intermediate[mask])
 
 
@@ -122,8 +120,8 @@ def test_skipped_output_blank():
     model = blank_skip(summary_mixing_asr(), skipped_output="blank")
     feats, wav_lens = batch()
     with torch.no_grad():
-        out = model(feats, wav_lens, threshold=0.0, spike_width=None)
-    final = out.log_probs[1][real()]
+        out = model(feats, wav_lens, skip_threshold=0.0, spike_width=None)
+    final = out.heads[1][real()]
     assert (final.argmax(-1) == 0).all()
     torch.testing.assert_close(final.exp().sum(-1),
                                torch.ones(sum(LENGTHS)))
@@ -137,11 +135,11 @@ def test_last_layers_see_only_the_kept_frames(make_asr):
     model = blank_skip(make_asr())
     feats, wav_lens = batch()
     with torch.no_grad():
-        p_blank = model(feats, wav_lens).log_probs[0][..., 0].exp()
+        p_blank = model(feats, wav_lens).heads[0][..., 0].exp()
     threshold = float(p_blank[real()].median())
     counter = FrameCounter(model.layers)
     with torch.no_grad():
-        out = model(feats, wav_lens, threshold=threshold, spike_width=None)
+        out = model(feats, wav_lens, skip_threshold=threshold, spike_width=None)
     kept = out.computed
     assert 0 < out.skipped_frames < out.real_frames
     for i in range(K):
@@ -151,7 +149,7 @@ def test_last_layers_see_only_the_kept_frames(make_asr):
         # of an utterance, with exactly the kept frames real.
         assert counter.calls[i] == [
             (int(kept.sum(1).max()), int(kept.sum()))]
-    assert torch.isfinite(out.log_probs[1][real()]).all()
+    assert torch.isfinite(out.heads[1][real()]).all()
 
 
 def test_mixed_batch_equals_each_utterance_alone():
@@ -166,19 +164,19 @@ def test_mixed_batch_equals_each_utterance_alone():
     counter = FrameCounter(model.layers)
     feats, wav_lens = batch()
     with torch.no_grad():
-        out = model(feats, wav_lens, threshold=0.5)
+        out = model(feats, wav_lens, skip_threshold=0.5)
     assert out.skipped.tolist() == (mask & real()).tolist()
     # Utterance 1 left the batch: three rows in the last layers.
     assert out.computed[1].sum() == 0
     assert counter.real_frames(LAYERS - 1) == int(out.computed.sum())
     for row, n in enumerate(LENGTHS):
-        model.skip_rule = fixed_rule(mask[row:row + 1, :n])
+        model.skip_stage.skip_rule = fixed_rule(mask[row:row + 1, :n])
         with torch.no_grad():
             alone = model(feats[row:row + 1, :n], torch.ones(1),
-                          threshold=0.5)
+                          skip_threshold=0.5)
         for head in (0, 1):
             torch.testing.assert_close(
-                out.log_probs[head][row, :n], alone.log_probs[head][0],
+                out.heads[head][row, :n], alone.heads[head][0],
                 atol=1e-5, rtol=1e-4)
 
 
@@ -209,13 +207,13 @@ def test_training_with_skipping_reaches_every_parameter():
     model = blank_skip(summary_mixing_asr()).train()
     feats, wav_lens = batch()
     with torch.no_grad():
-        p_blank = model(feats, wav_lens).log_probs[0][..., 0].exp()
+        p_blank = model(feats, wav_lens).heads[0][..., 0].exp()
     threshold = float(p_blank[real()].median())
-    out = model(feats, wav_lens, threshold=threshold, spike_width=None)
+    out = model(feats, wav_lens, skip_threshold=threshold, spike_width=None)
     assert 0 < out.skipped_frames < out.real_frames
     mask = real().unsqueeze(-1)
-    loss = sum((lp * mask).sum() for lp in out.log_probs)
-    loss = loss + distillation_loss(*out.log_probs, out.computed)
+    loss = sum((lp * mask).sum() for lp in out.heads)
+    loss = loss + distillation_loss(*out.heads, out.computed)
     loss.backward()
     for name, param in model.named_parameters():
         assert param.grad is not None and param.grad.abs().sum() > 0, name
@@ -225,8 +223,8 @@ def test_mhsa_relative_positions_with_skipping():
     model = blank_skip(mhsa_asr())
     feats, wav_lens = batch()
     with torch.no_grad():
-        out = model(feats, wav_lens, threshold=0.5, spike_width=1)
-    assert torch.isfinite(out.log_probs[1][real()]).all()
+        out = model(feats, wav_lens, skip_threshold=0.5, spike_width=1)
+    assert torch.isfinite(out.heads[1][real()]).all()
 
 
 # --------------------------------------------------------- the skip rule
@@ -262,11 +260,10 @@ def test_skip_rule_rejects_bad_settings():
 
 def test_rejects_bad_model_settings():
     with pytest.raises(ValueError, match="skip_layer=4"):
-        BlankSkipEncoder(summary_mixing_asr(), skip_layer=LAYERS, d_model=D,
-                         output_neurons=VOCAB)
+        DynamicCTCEncoder(summary_mixing_asr(), D, VOCAB, skip_layer=LAYERS)
     with pytest.raises(ValueError, match="skipped_output='zeros'"):
-        BlankSkipEncoder(summary_mixing_asr(), skip_layer=K, d_model=D,
-                         output_neurons=VOCAB, skipped_output="zeros")
+        DynamicCTCEncoder(summary_mixing_asr(), D, VOCAB, skip_layer=K,
+                          skipped_output="zeros")
     with pytest.raises(ValueError, match="output_neurons"):
         CTCHead(D, 1, factorized=True)
 
@@ -348,15 +345,15 @@ def test_distillation_teaches_the_intermediate_head_only():
 
 def test_exit_layers_and_state_entry_point():
     model = blank_skip(summary_mixing_asr())
-    assert model.exit_layers == [K, LAYERS]
+    assert model.head_layers == [K, LAYERS]
     feats, wav_lens = batch()
     with torch.no_grad():
         state = run_layers(model.layers,
                            model.encoder.start_state(feats, wav_lens), 0, K)
-        via_state = model.skip_and_finish(state, 0.5, 1)
-        direct = model(feats, wav_lens, 0.5, 1)
     assert isinstance(state, EncoderState)
-    assert torch.equal(via_state.log_probs[1], direct.log_probs[1])
+    with pytest.raises(ValueError, match="every exit must come after layer 2"):
+        DynamicCTCEncoder(summary_mixing_asr(), D, VOCAB, exit_layers=[K, LAYERS],
+                          skip_layer=K)
 
 
 @pytest.mark.parametrize("make_asr", [mhsa_asr, summary_mixing_asr])
@@ -366,17 +363,19 @@ def test_from_state_entry_points_equal_the_whole_model(make_asr):
     feats, wav_lens = batch()
     with torch.no_grad():
         state = model.encoder.start_state(feats, wav_lens)
-        assert torch.equal(model.full_from_state(state), model.forward_full(feats, wav_lens))
-        skipped = model.from_state(state, 0.5, 1)
-        direct = model(feats, wav_lens, 0.5, 1)
-        again = model.from_state(state, 0.5, 1)  # the state is not consumed
-    for a, b, c in zip(skipped.log_probs, direct.log_probs, again.log_probs):
+        assert torch.equal(model.full_from_state(state).output,
+                           model.forward_full(feats, wav_lens).output)
+        skipped = model.from_state(state, skip_threshold=0.5, spike_width=1)
+        direct = model(feats, wav_lens, skip_threshold=0.5, spike_width=1)
+        # the state is not consumed
+        again = model.from_state(state, skip_threshold=0.5, spike_width=1)
+    for a, b, c in zip(skipped.heads, direct.heads, again.heads):
         assert torch.equal(a, b) and torch.equal(a, c)
 
 
 def test_speed_measurement_times_the_encoder_from_the_front_end_output():
     model = blank_skip(summary_mixing_asr())
-    rounds = measure_speed(model, [batch()], {"t0.5": model.inference_variant(0.5, 1)},
+    rounds = measure_speed(model, [batch()], {"t0.5": model.inference_variant(skip_threshold=0.5, spike_width=1)},
                            repeats=3)
     assert set(rounds) == {"full", "t0.5", "front_end", "encoder:full", "encoder:t0.5"}
     assert all(len(r) == 3 for r in rounds.values())

@@ -1,5 +1,5 @@
-"""The early-exit encoder (speechbrain_ee.lobes.early_exit) and the layer
-loop it runs on (speechbrain_ee.lobes.layer_loop)."""
+"""Early exits of the dynamic CTC encoder (speechbrain_ee.lobes.dynamic_ctc,
+no skip stage) and the layer loop it runs on (speechbrain_ee.lobes.layer_loop)."""
 
 import pytest
 import torch
@@ -16,7 +16,8 @@ from speechbrain_ee.decoding.exit_strategies import (
     simulate,
 )
 from speechbrain_ee.lobes.asr_encoder import ASREncoder
-from speechbrain_ee.lobes.early_exit import EarlyExitEncoder, exit_loss_weights
+from speechbrain_ee.lobes.dynamic_ctc import DynamicCTCEncoder
+from speechbrain_ee.lobes.early_exit import exit_loss_weights
 from speechbrain_ee.lobes.layer_loop import EncoderState, run_layers
 from speechbrain_ee.lobes.summary_mixing_encoders import (
     SummaryMixingConformerEncoder,
@@ -43,8 +44,8 @@ def mhsa_asr():
 
 def early_exit(asr, exit_layers=(1, 2, 3, 4), **kwargs):
     torch.manual_seed(1)
-    model = EarlyExitEncoder(asr, exit_layers=list(exit_layers), d_model=D,
-                             output_neurons=VOCAB, **kwargs).eval()
+    model = DynamicCTCEncoder(asr, D, VOCAB, exit_layers=list(exit_layers),
+                              **kwargs).eval()
     with torch.no_grad():  # peaky posteriors that differ between exits
         for head in model.ctc_heads:
             head.weight.mul_(6.0)
@@ -64,7 +65,7 @@ def test_exit_at_last_layer_equals_plain_encoder(make_asr):
     model = early_exit(asr, exit_layers=[LAYERS])
     feats, wav_lens = batch()
     plain = torch.log_softmax(model.ctc_heads[0](asr(feats, wav_lens)), -1)
-    torch.testing.assert_close(model(feats, wav_lens)[-1], plain)
+    torch.testing.assert_close(model(feats, wav_lens).heads[-1], plain)
     # The last exit's norm is the stack's own final norm.
     assert model.exit_norms[-1] is asr.encoder.norm
 
@@ -87,10 +88,10 @@ class CallCounter:
 def test_stopping_at_layer_k_computes_exactly_k_layers(k):
     model = early_exit(summary_mixing_asr())
     counter = CallCounter(model.layers)
-    out = model.infer(*batch(), FixedExit(layer=k))
+    out = model(*batch(), exit_strategy=FixedExit(layer=k))
     assert counter.calls == [1] * k + [0] * (LAYERS - k)
     assert out.layers_computed.tolist() == [k] * len(LENGTHS)
-    assert out.exit_positions.tolist() == [k - 1] * len(LENGTHS)
+    assert out.exit_layer.tolist() == [k] * len(LENGTHS)
 
 
 class ByRow(ExitStrategy):
@@ -111,15 +112,15 @@ def test_mixed_exits_leave_the_batch_and_equal_one_by_one():
     feats, wav_lens = batch()
     plan = [3, 0, 2, 1]
     counter = CallCounter(model.layers)
-    out = model.infer(feats, wav_lens, ByRow(plan))
+    out = model(feats, wav_lens, exit_strategy=ByRow(plan))
     # Layer i runs only for the utterances still in the batch: one call
     # each, never for an empty batch.
     assert counter.calls == [1, 1, 1, 1]
     assert out.layers_computed.tolist() == [4, 1, 3, 2]
     for row, n in enumerate(LENGTHS):
-        alone = model.infer(feats[row:row + 1, :n], torch.ones(1),
-                            ByRow([plan[row]]))
-        torch.testing.assert_close(out.log_probs[row, :n], alone.log_probs[0],
+        alone = model(feats[row:row + 1, :n], torch.ones(1),
+                      exit_strategy=ByRow([plan[row]]))
+        torch.testing.assert_close(out.output[row, :n], alone.output[0],
                                    atol=1e-5, rtol=1e-4)
 
 
@@ -135,16 +136,16 @@ def test_online_inference_equals_offline_simulation(strategy):
     model = early_exit(summary_mixing_asr())
     feats, wav_lens = batch()
     with torch.no_grad():
-        all_exits = model(feats, wav_lens)
+        all_exits = model(feats, wav_lens).heads
     lengths = torch.tensor(LENGTHS)
     chosen, stopped = simulate(strategy, all_exits, lengths,
                                model.exit_layers)
-    out = model.infer(feats, wav_lens, strategy)
-    assert out.exit_positions.tolist() == chosen.tolist()
+    out = model(feats, wav_lens, exit_strategy=strategy)
+    assert out.exit_layer.tolist() == [model.exit_layers[c] for c in chosen.tolist()]
     assert out.layers_computed.tolist() == [
         model.exit_layers[s] for s in stopped.tolist()]
     for row, n in enumerate(LENGTHS):
-        torch.testing.assert_close(out.log_probs[row, :n],
+        torch.testing.assert_close(out.output[row, :n],
                                    all_exits[chosen[row]][row, :n],
                                    atol=1e-5, rtol=1e-4)
 
@@ -154,7 +155,7 @@ def test_strategies_in_the_test_pick_mixed_exits():
     model = early_exit(summary_mixing_asr())
     feats, wav_lens = batch()
     with torch.no_grad():
-        all_exits = model(feats, wav_lens)
+        all_exits = model(feats, wav_lens).heads
     chosen, _ = simulate(Confidence("max_prob", threshold=0.7), all_exits,
                          torch.tensor(LENGTHS),
                          model.exit_layers)
@@ -166,7 +167,7 @@ def test_per_exit_heads_and_adapters():
     model = early_exit(summary_mixing_asr(), exit_layers=[2, 4],
                        shared_head=False, adapter=adapter)
     assert len(model.ctc_heads) == 2 and len(model.adapters) == 2
-    outs = model(*batch())
+    outs = model(*batch()).heads
     assert [o.shape for o in outs] == [torch.Size([4, 20, VOCAB])] * 2
     torch.testing.assert_close(outs[0].exp().sum(-1),
                                torch.ones(4, 20))
@@ -175,7 +176,7 @@ def test_per_exit_heads_and_adapters():
 def test_every_exit_gets_gradients():
     model = early_exit(summary_mixing_asr(), exit_layers=[1, 3],
                        shared_head=False).train()
-    loss = sum(o.sum() for o in model(*batch()))
+    loss = sum(o.sum() for o in model(*batch()).heads)
     loss.backward()
     for name, param in model.named_parameters():
         if name.startswith(("encoder.encoder.layers.3",
@@ -256,8 +257,9 @@ def test_from_state_entry_points_equal_the_whole_model(make_asr):
     strategy = Confidence("max_prob", threshold=0.7)
     with torch.no_grad():
         state = model.encoder.start_state(feats, wav_lens)
-        assert torch.equal(model.full_from_state(state), model.forward_full(feats, wav_lens))
-        via_state = model.infer_from_state(state, strategy)
-        direct = model.infer(feats, wav_lens, strategy)
-    assert torch.equal(via_state.log_probs, direct.log_probs)
+        assert torch.equal(model.full_from_state(state).output,
+                           model.forward_full(feats, wav_lens).output)
+        via_state = model.from_state(state, strategy)
+        direct = model(feats, wav_lens, exit_strategy=strategy)
+    assert torch.equal(via_state.output, direct.output)
     assert torch.equal(via_state.layers_computed, direct.layers_computed)

@@ -1,5 +1,5 @@
 """Tests of the export's pieces that need no trained run: the model part of
-a run's YAML, the kind detection, the model card tables, the target and
+a run's YAML, the run check, the model card tables, the target and
 manifest checks."""
 
 import json
@@ -11,7 +11,8 @@ from ruamel.yaml import YAML
 from speechbrain_ee.inference.export import (
     check_target,
     inference_yaml,
-    model_kind,
+    check_model,
+    dynamic_table,
     model_yaml,
     read_manifest,
     wer_table,
@@ -38,6 +39,9 @@ ctc_lin: &id003 !new:torch.nn.Linear
   out_features: 12
 log_softmax: !new:speechbrain.nnet.activations.Softmax
   apply_log: true
+ctc_model: !new:speechbrain_ee.lobes.contract.CTCModel
+  encoder: *id002
+  ctc_lin: *id003
 unused_block: !new:torch.nn.Linear
   in_features: 3
   out_features: *id001
@@ -53,43 +57,47 @@ def load_rt(text):
 
 
 def test_model_yaml_keeps_what_inference_needs_only():
-    text = model_yaml(load_rt(RUN_YAML), "ctc")
+    text = model_yaml(load_rt(RUN_YAML))
     for key in ("sample_rate:", "compute_features:", "normalize:",
-                "encoder:", "ctc_lin:", "log_softmax:", "model:"):
+                "encoder:", "ctc_lin:", "ctc_model:", "model:"):
         assert key in text
     for key in ("seed:", "output_folder:", "train_logger:", "unused_block:",
-                "hidden:", "comment"):
+                "hidden:", "comment", "log_softmax:"):
         assert key not in text, key
 
 
 def test_model_yaml_keeps_keys_shared_through_anchors():
     run = RUN_YAML.replace("  out_features: 8\nctc_lin",
                            "  out_features: 8\n  bias: *id001\nctc_lin")
-    text = model_yaml(load_rt(run), "ctc")
+    text = model_yaml(load_rt(run))
     assert "hidden: &id001 [16]" in text
 
 
 def test_inference_yaml_loads_with_shared_modules(tmp_path):
-    text = inference_yaml(load_rt(RUN_YAML), "ctc")
+    text = inference_yaml(load_rt(RUN_YAML))
     hparams = load_hyperpyyaml(text)
-    assert hparams["model_kind"] == "ctc"
-    assert hparams["modules"]["encoder"] is hparams["encoder"]
+    assert hparams["modules"]["encoder"] is hparams["ctc_model"]
+    assert hparams["ctc_model"].encoder is hparams["encoder"]
     assert hparams["model"][0] is hparams["encoder"]
     loadables = hparams["pretrainer"].loadables
     assert set(loadables) == {"model", "normalizer", "tokenizer"}
     assert loadables["model"] is hparams["model"]
 
 
-def test_model_kind_names_the_file():
-    keys = dict.fromkeys(["blank_skip", "skip_layer", "skip_threshold",
-                          "spike_width", "encoder"], 1)
-    assert model_kind(keys, "x.yaml") == "blank_skip"
+def test_check_model_names_the_file():
+    check_model({"ctc_model": 1}, "x.yaml")
     with pytest.raises(ValueError, match="x.yaml.*joint"):
-        model_kind({"encoder_decoder": 1, "encoder": 1}, "x.yaml")
-    with pytest.raises(ValueError, match="x.yaml.*no early_exit"):
-        model_kind({"something": 1}, "x.yaml")
-    with pytest.raises(ValueError, match="without"):
-        model_kind({"blank_skip": 1}, "x.yaml")
+        check_model({"encoder_decoder": 1, "encoder": 1}, "x.yaml")
+    with pytest.raises(ValueError, match="x.yaml: no `ctc_model`"):
+        check_model({"early_exit": 1}, "x.yaml")
+
+
+def test_dynamic_table_shows_what_the_run_measured():
+    table = dynamic_table({"t": {"WER": 9.0, "WER_L3": 20.0, "WER_L6": 10.0,
+                                 "skipped_share": 0.25, "strategy_WER": 11.0}})
+    assert table.splitlines()[0] == (
+        "| test set | WER_L3 | WER_L6 | strategy_WER | skipped_share |")
+    assert dynamic_table({"t": {"WER": 9.0}}) == ""
 
 
 def test_wer_table_rows():
@@ -126,5 +134,5 @@ def test_model_yaml_drops_a_training_feature_cache():
         "encoder: &id002 !new:torch.nn.Linear\n",
         "encoder: &id002 !new:torch.nn.Linear\n  cnn_cache: results/cache\n")
     assert "cnn_cache: results/cache" in run
-    text = model_yaml(load_rt(run), "ctc")
+    text = model_yaml(load_rt(run))
     assert "cnn_cache:" in text and "results/cache" not in text

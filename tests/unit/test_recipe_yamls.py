@@ -86,9 +86,12 @@ def test_yaml_builds_with_defaults(name):
 def self_attention_twin(name):
     """The YAML whose budget a SummaryMixing YAML keeps: its twin with
     ``conformer`` for ``summarymixing`` where there is one (the early-exit
-    and blank-skip variants), else the recipe's baseline."""
+    and blank-skip variants; the MHSA early-exit one for the composed
+    model), else the recipe's baseline."""
     recipe, yaml = name.split("/")
-    twin = yaml.replace("summarymixing", "conformer")
+    # the composed model's stack is the early-exit one's
+    twin = yaml.replace("summarymixing_ee_blankskip", "conformer_early_exit")
+    twin = twin.replace("summarymixing", "conformer")
     if (RECIPES / recipe / "hparams" / twin).is_file():
         return f"{recipe}/{twin}"
     return f"{recipe}/{BASELINES[recipe]}"
@@ -98,6 +101,18 @@ def self_attention_twin(name):
 def test_summary_mixing_matches_baseline_budget(name):
     baseline = encoder_parameters(self_attention_twin(name))
     assert abs(encoder_parameters(name) - baseline) / baseline < 0.01
+
+
+@pytest.mark.parametrize("name", [n for n in YAMLS if n.startswith("CTC/")])
+def test_ctc_yaml_builds_one_model_of_the_contract(name):
+    """Every CTC YAML's ``ctc_model`` is what the recipe trains, checkpoints
+    and the inference class loads."""
+    hparams = load(name)
+    model = hparams["ctc_model"]
+    assert hparams["modules"]["ctc_model"] is model
+    assert len(model.loss_weights) == len(model.head_layers) >= 1
+    saved = {id(p) for p in hparams["model"].parameters()}
+    assert all(id(p) in saved for p in model.parameters())
 
 
 @pytest.mark.parametrize(

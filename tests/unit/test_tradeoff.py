@@ -20,7 +20,7 @@ from speechbrain_ee.analysis.tradeoff import (
     write_csv,
 )
 from speechbrain_ee.lobes.asr_encoder import ASREncoder
-from speechbrain_ee.lobes.early_exit import EarlyExitEncoder
+from speechbrain_ee.lobes.dynamic_ctc import DynamicCTCEncoder
 from speechbrain_ee.lobes.summary_mixing_encoders import (
     SummaryMixingConformerEncoder,
 )
@@ -41,8 +41,7 @@ def model():
                                           nhead=2, kernel_size=3)
     asr = ASREncoder(stack, input_size=FEATS, d_model=D,
                      positional_encoding="none")
-    ee = EarlyExitEncoder(asr, exit_layers=[1, 2, 3, 4], d_model=D,
-                          output_neurons=VOCAB).eval()
+    ee = DynamicCTCEncoder(asr, D, VOCAB, exit_layers=[1, 2, 3, 4]).eval()
     with torch.no_grad():
         for head in ee.ctc_heads:
             head.weight.mul_(6.0)

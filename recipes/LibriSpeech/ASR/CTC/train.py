@@ -48,8 +48,7 @@ from speechbrain_ee.decoding.exit_strategies import (
 from speechbrain_ee.decoding.ctc import frame_lengths, greedy_decoder, word_errors
 from speechbrain_ee.decoding.lexicon import csv_transcripts
 from speechbrain_ee.distill.hubert import load_weights
-from speechbrain_ee.lobes.blank_skip import BlankSkipOutput
-from speechbrain_ee.lobes.early_exit import exit_loss_weights
+from speechbrain_ee.lobes.contract import inference_options
 from speechbrain_ee.training import (
     BudgetedBrain,
     load_pretrained,
@@ -61,24 +60,23 @@ logger = get_logger(__name__)
 
 
 class ASR(BudgetedBrain):
-    """CTC training and scoring of the YAML's model.
+    """CTC training and scoring of the YAML's ``ctc_model``.
 
-    Either a plain encoder (``encoder`` + ``ctc_lin``) or an early-exit
-    model (``early_exit``, `speechbrain_ee.lobes.early_exit`): then the loss
-    is the weighted sum of the exits' CTC losses, dev and test report every
-    exit's WER, and the test stage also scores the YAML's
-    ``exit_strategy``, the oracle and the overthinking statistic. A
-    blank-skip model (``blank_skip``, `speechbrain_ee.lobes.blank_skip`) is
-    scored as a two-exit model (intermediate head after layer K, final
-    output) whose loss adds the distillation term; every stage reports the
-    share of frames skipped, and the test stage the measured speed-up.
+    The model answers through `speechbrain_ee.lobes.contract`: every CTC
+    head's log-probabilities (one for a plain encoder; the exits and the
+    blank-skip stage's head for a dynamic one) with their loss weights, the
+    model's auxiliary loss (the blank-skip distillation term) and the frames
+    it skipped. The loss is the weighted sum of the heads' CTC losses plus
+    the auxiliary loss (from ``aux_loss_start_step``); dev and test report
+    every head's WER; the test stage also scores the YAML's
+    ``exit_strategy`` (if any), the oracle and the overthinking statistic,
+    and times the YAML's inference setting against the full model.
     """
 
     lexicon_searcher = None  # main() sets the YAML's `lexicon_searcher`
 
     def compute_forward(self, batch, stage):
-        """Waveforms -> features -> encoder -> CTC log-probabilities of
-        each exit (one exit for a plain encoder)."""
+        """Waveforms -> features -> the model's `EncoderOutput`."""
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
         if self.augmenting(stage):
@@ -89,53 +87,49 @@ class ASR(BudgetedBrain):
         )
         if self.augmenting(stage, "fea_augment"):
             feats, _ = self.hparams.fea_augment(feats, wav_lens)
-        if self.blank_skip is not None:
-            return self._blank_skip_forward(feats, wav_lens, stage), wav_lens
-        if self.exit_layers:
-            return self.modules.encoder(feats, wav_lens), wav_lens
-        encoded = self.modules.encoder(feats, wav_lens)
-        p_ctc = self.hparams.log_softmax(self.modules.ctc_lin(encoded))
-        return [p_ctc], wav_lens
-
-    @property
-    def exit_layers(self):
-        """The early-exit model's exit layers, or the blank-skip model's
-        intermediate and last layer; empty for a plain encoder."""
-        if self.blank_skip is not None:
-            return self.blank_skip.exit_layers
-        return getattr(self.hparams, "exit_layers", None) or []
-
-    @property
-    def blank_skip(self):
-        """The blank-skip model; None for the other models."""
-        return getattr(self.hparams, "blank_skip", None)
-
-    def _blank_skip_forward(self, feats, wav_lens, stage):
-        """The blank-skip model with this stage's threshold (in training,
-        only after the warm-up and if ``skip_in_training``); keeps the first
-        test batches for the speed measurement."""
-        threshold = self.hparams.skip_threshold
-        if stage == sb.Stage.TRAIN and not (
-            self.hparams.skip_in_training
-            and self.optimizer_step >= self.hparams.skip_warmup_steps
-        ):
-            threshold = None
-        if stage == sb.Stage.TEST and (
-            len(self.speed_inputs) < self.hparams.speed_test_batches
-        ):
+        if stage == sb.Stage.TEST and self.timing_setting and (
+                len(self.speed_inputs) < self.hparams.speed_test_batches):
             self.speed_inputs.append((feats, wav_lens))
-        return self.modules.encoder(
-            feats, wav_lens, threshold=threshold,
-            spike_width=self.hparams.spike_width,
-        )
+        out = self.modules.ctc_model(feats, wav_lens, **self.model_options(stage))
+        return out, wav_lens
+
+    @property
+    def model(self):
+        """The YAML's model (not wrapped for DDP)."""
+        return self.hparams.ctc_model
+
+    @property
+    def head_layers(self):
+        """The layer after each of the model's CTC heads."""
+        return self.model.head_layers
+
+    @property
+    def timing_setting(self):
+        """The YAML's inference options, if the test stage times them
+        against the full model (``speed_test_batches`` > 0)."""
+        if getattr(self.hparams, "speed_test_batches", 0) <= 0:
+            return {}
+        return inference_options(self.hparams)
+
+    def model_options(self, stage):
+        """The skip options of the YAML (``skip_threshold``,
+        ``spike_width``); in training only once ``skip_warmup_steps``
+        optimiser steps are done, and if ``skip_in_training``. Every head is
+        computed: the exit strategy is simulated on them at test time."""
+        options = inference_options(self.hparams)
+        options.pop("exit_strategy", None)
+        if stage == sb.Stage.TRAIN and not (
+            getattr(self.hparams, "skip_in_training", False)
+            and self.optimizer_step >= getattr(self.hparams, "skip_warmup_steps", 0)
+        ):
+            options.pop("skip_threshold", None)
+        return options
 
     def compute_objectives(self, predictions, batch, stage):
-        """(Weighted) CTC loss; on dev and test, greedy (and on test, beam)
-        WER of the last exit, and every exit's greedy WER."""
-        exits, wav_lens = predictions
-        skip = None
-        if isinstance(exits, BlankSkipOutput):
-            skip, exits = exits, exits.log_probs
+        """Weighted CTC losses of the heads plus the auxiliary loss; on dev
+        and test, greedy (and on test, beam and lexicon) WER of the model's
+        output, and every head's greedy WER."""
+        out, wav_lens = predictions
         ids = batch.id
         tokens, tokens_lens = batch.tokens
         if self.augmenting(stage):
@@ -144,23 +138,22 @@ class ASR(BudgetedBrain):
             )
         losses = [
             self.hparams.ctc_cost(p, tokens, wav_lens, tokens_lens)
-            for p in exits
+            for p in out.heads
         ]
-        loss = sum(w * l for w, l in zip(self.exit_weights, losses))
-        if skip is not None:
-            loss = loss + self._blank_skip_loss(skip, stage)
-        if len(exits) > 1:
-            self.exit_losses.append([float(l.detach()) for l in losses])
+        loss = sum(w * l for w, l in zip(out.loss_weights, losses))
+        loss = loss + self._aux_loss(out, stage)
+        if len(out.heads) > 1:
+            self.head_losses.append([float(l.detach()) for l in losses])
         if stage == sb.Stage.TRAIN:
             return loss
-        p_ctc = exits[-1]
+        p_ctc = out.output
         target_words = [wrd.split(" ") for wrd in batch.wrd]
-        exit_words = [self.greedy_words(p, wav_lens) for p in exits]
-        words = exit_words[-1]
+        head_words = [self.greedy_words(p, wav_lens) for p in out.heads]
+        words = self.greedy_words(p_ctc, wav_lens)
         self.wer_metric.append(ids, words, target_words)
         self.cer_metric.append(ids, words, target_words)
-        if len(exits) > 1:
-            for metric, hyps in zip(self.exit_wer_metrics, exit_words):
+        if len(out.heads) > 1:
+            for metric, hyps in zip(self.head_wer_metrics, head_words):
                 metric.append(ids, hyps, target_words)
         if stage == sb.Stage.TEST:
             hyps = self.test_searcher(p_ctc, wav_lens)
@@ -171,55 +164,46 @@ class ASR(BudgetedBrain):
                 lexicon_words = self.lexicon_searcher(p_ctc, wav_lens)
                 self.lexicon_wer_metric.append(ids, lexicon_words, target_words)
                 self.lexicon_cer_metric.append(ids, lexicon_words, target_words)
-            if len(exits) > 1 and self.blank_skip is None:
-                self._score_exit_strategy(exits, wav_lens, exit_words,
+            if len(out.heads) > 1 and getattr(self.hparams, "exit_strategy", None):
+                self._score_exit_strategy(out.heads, wav_lens, head_words,
                                           target_words)
         return loss
 
-    def _blank_skip_loss(self, out, stage):
-        """``kd_weight`` x the distillation term (in training from
-        ``kd_start_step`` optimiser steps on: distilling the final head on
-        the CTC plateau teaches the shared lower layers blanks and keeps
-        the model there); counts skipped frames."""
-        kd = self.hparams.kd_cost(*out.log_probs, out.computed)
-        self.skip_stats.append(
-            (float(kd.detach()), out.skipped_frames, out.real_frames)
-        )
+    def _aux_loss(self, out, stage):
+        """The model's auxiliary loss (in training from
+        ``aux_loss_start_step`` optimiser steps on: distilling the final
+        head on the CTC plateau teaches the shared lower layers blanks and
+        keeps the model there); counts skipped frames."""
+        if out.skipped is not None:
+            self.skip_stats.append((float(out.aux_loss.detach()), out.skipped_frames,
+                                    out.real_frames))
         if stage == sb.Stage.TRAIN and self.optimizer_step < getattr(
-                self.hparams, "kd_start_step", 0):
-            return 0.0 * kd
-        return self.hparams.kd_weight * kd
+                self.hparams, "aux_loss_start_step", 0):
+            return 0.0 * out.aux_loss
+        return out.aux_loss
 
-    def _score_exit_strategy(self, exits, wav_lens, exit_words, targets):
-        """Word errors of every exit, and the YAML strategy's decisions."""
-        lengths = frame_lengths(wav_lens.cpu(), exits[0].shape[1])
+    def _score_exit_strategy(self, heads, wav_lens, head_words, targets):
+        """Word errors of every head, and the YAML strategy's decisions."""
+        lengths = frame_lengths(wav_lens.cpu(), heads[0].shape[1])
         chosen, stopped = simulate(
-            self.hparams.exit_strategy, [p.cpu() for p in exits], lengths,
-            self.exit_layers,
+            self.hparams.exit_strategy, [p.cpu() for p in heads], lengths,
+            self.head_layers,
         )
         for n, target in enumerate(targets):
             self.exit_errors.append(
-                [word_errors(hyps[n], target) for hyps in exit_words]
+                [word_errors(hyps[n], target) for hyps in head_words]
             )
             self.exit_ref_words.append(len(target))
             self.strategy_picks.append(
-                (int(chosen[n]), self.exit_layers[int(stopped[n])])
+                (int(chosen[n]), self.head_layers[int(stopped[n])])
             )
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the metrics and times the stage."""
         self.stage_start_time = time.time()
-        self.exit_weights = [1.0]
-        if self.blank_skip is not None:
-            self.exit_weights = [self.hparams.intermediate_ctc_weight, 1.0]
-        elif self.exit_layers:
-            self.exit_weights = exit_loss_weights(
-                self.hparams.exit_loss_scheme, self.exit_layers,
-                self.hparams.exit_intermediate_weight,
-            )
-        self.exit_losses = []
-        self.exit_wer_metrics = [
-            self.hparams.error_rate_computer() for _ in self.exit_layers
+        self.head_losses = []
+        self.head_wer_metrics = [
+            self.hparams.error_rate_computer() for _ in self.head_layers
         ]
         self.exit_errors, self.exit_ref_words = [], []
         self.strategy_picks = []
@@ -237,19 +221,22 @@ class ASR(BudgetedBrain):
         """Logs, checkpoints, schedules and writes the WER files."""
         elapsed = time.time() - self.stage_start_time
         stage_stats = {"loss": stage_loss}
-        if self.exit_losses:
-            means = torch.tensor(self.exit_losses).mean(dim=0).tolist()
-            for layer, value in zip(self.exit_layers, means):
+        if self.head_losses:
+            means = torch.tensor(self.head_losses).mean(dim=0).tolist()
+            for layer, value in zip(self.head_layers, means):
                 stage_stats[f"loss_L{layer}"] = value
         if self.skip_stats:
             stage_stats.update(self._skip_summary())
+        if stage == sb.Stage.TEST and self.speed_inputs and self.hparams.speed_repeats > 0:
+            stage_stats.update(self._speed_summary())
         if stage == sb.Stage.TRAIN:
             self.train_stats = dict(stage_stats, minutes=elapsed / 60)
             return
         stage_stats["WER"] = self.wer_metric.summarize("error_rate")
         stage_stats["CER"] = self.cer_metric.summarize("error_rate")
-        for layer, metric in zip(self.exit_layers, self.exit_wer_metrics):
-            stage_stats[f"WER_L{layer}"] = metric.summarize("error_rate")
+        if len(self.head_layers) > 1:
+            for layer, metric in zip(self.head_layers, self.head_wer_metrics):
+                stage_stats[f"WER_L{layer}"] = metric.summarize("error_rate")
         if stage == sb.Stage.TEST and self.exit_errors:
             stage_stats.update(self._exit_summary())
         if stage == sb.Stage.VALID:
@@ -300,25 +287,25 @@ class ASR(BudgetedBrain):
         )
 
     def _skip_summary(self):
-        """The stage's distillation loss and share of frames skipped; on
-        test, the speed-up over the same model without skipping, measured
-        side by side on the first ``speed_test_batches`` batches."""
-        kd, skipped, frames = zip(*self.skip_stats)
-        stats = {
-            "loss_kd": float(np.mean(kd)),
+        """The stage's auxiliary (distillation) loss and share of frames
+        skipped."""
+        aux, skipped, frames = zip(*self.skip_stats)
+        return {
+            "loss_aux": float(np.mean(aux)),
             "skipped_share": sum(skipped) / max(1, sum(frames)),
         }
-        if self.speed_inputs and self.hparams.speed_repeats > 0:
-            model = self.hparams.blank_skip
-            variant = model.inference_variant(self.hparams.skip_threshold,
-                                              self.hparams.spike_width)
-            times = measure_speed(model, self.speed_inputs, {"skip": variant},
-                                  self.hparams.speed_repeats)
-            stats.update(speedups(times, "skip"))
-            seconds = medians(times)
-            stats["time_full_s"] = seconds["full"]
-            stats["time_skip_s"] = seconds["skip"]
-        return stats
+
+    def _speed_summary(self):
+        """The speed-up of the YAML's inference setting (exit strategy,
+        skip threshold) over the full model (every layer, every frame),
+        measured side by side on the first ``speed_test_batches`` test
+        batches."""
+        variant = self.model.inference_variant(**self.timing_setting)
+        times = measure_speed(self.model, self.speed_inputs, {"dynamic": variant},
+                              self.hparams.speed_repeats)
+        seconds = medians(times)
+        return dict(speedups(times, "dynamic"), time_full_s=seconds["full"],
+                    time_dynamic_s=seconds["dynamic"])
 
     def _exit_summary(self):
         """The test set's strategy, oracle and overthinking numbers."""
@@ -328,8 +315,8 @@ class ASR(BudgetedBrain):
         layers = np.asarray([s for _, s in self.strategy_picks])
         rows = np.arange(len(errors))
         oracle = oracle_exits(errors)
-        exit_layers = np.asarray(self.exit_layers)
-        num_layers = self.hparams.early_exit.num_layers
+        exit_layers = np.asarray(self.head_layers)
+        num_layers = self.model.num_layers
         thinking = overthinking(errors)
         return {
             "strategy_WER": 100.0 * errors[rows, chosen].sum() / words,
