@@ -29,6 +29,7 @@ Authors
 """
 
 import csv
+import json
 import os
 import platform
 import statistics
@@ -90,8 +91,6 @@ def load_entries(folders, device="cpu"):
     -------
     list of Entry
     """
-    import json
-
     entries = []
     for name, folder in folders.items():
         folder = Path(folder)

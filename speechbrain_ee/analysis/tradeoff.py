@@ -29,7 +29,6 @@ from typing import List
 import numpy as np
 import torch
 from hyperpyyaml import load_hyperpyyaml
-from rapidfuzz.distance import Levenshtein
 
 from speechbrain_ee.decoding.ctc import frame_lengths, greedy_decoder, word_errors
 from speechbrain_ee.decoding.exit_strategies import (

@@ -44,6 +44,7 @@ TOKENIZER_FILE = "tokenizer.ckpt"
 INFERENCE_KEYS = ("sample_rate", "blank_index", "output_neurons",
                   "compute_features", "normalize", "model", "ctc_model",
                   "exit_strategy", "skip_threshold", "spike_width")
+MACHINE_KEYS = ("cnn_cache", "checkpoint", "routed_checkpoint")
 LICENSE = "apache-2.0"
 
 
@@ -152,17 +153,21 @@ def _reachable(node, seen):
             _reachable(value, seen)
 
 
-def _no_feature_cache(node, seen=None):
-    """Sets every ``cnn_cache`` to null: a training run's cache folder is
-    no part of an exported model."""
+def _portable(node, seen=None):
+    """Sets every `MACHINE_KEYS` value to null: a training run's feature
+    cache folder and the weights its model loads when built (the teacher's,
+    a fine-tuned run's) are files of the training machine, and the export's
+    ``model.ckpt`` holds every weight."""
     seen = set() if seen is None else seen
     if id(node) in seen or not isinstance(node, (dict, list)):
         return
     seen.add(id(node))
-    if isinstance(node, dict) and node.get("cnn_cache"):
-        node["cnn_cache"] = None
+    if isinstance(node, dict):
+        for key in MACHINE_KEYS:
+            if node.get(key):
+                node[key] = None
     for value in node.values() if isinstance(node, dict) else node:
-        _no_feature_cache(value, seen)
+        _portable(value, seen)
 
 
 def _strip_comments(node, seen=None):
@@ -197,6 +202,8 @@ def model_yaml(hparams):
     from ruamel.yaml.comments import CommentedMap
 
     roots = [k for k in INFERENCE_KEYS if k in hparams]
+    for key in roots:
+        _portable(hparams[key])
     seen = set()
     for key in roots:
         _reachable(hparams[key], seen)
@@ -206,7 +213,6 @@ def model_yaml(hparams):
                             and id(value) in seen):
             kept[key] = value
     _strip_comments(kept)
-    _no_feature_cache(kept)
     buf = io.StringIO()
     YAML().dump(kept, buf)
     lines = []

@@ -416,9 +416,9 @@ class _Pass:
             ``[n]`` real frames.
         """
         model, state = self.model, self.state
-        rows = state.rows.cpu()
-        if len(rows) != len(running) or bool((rows != running).any()):
-            state = state.select_rows(torch.isin(rows, running).to(state.rows.device))
+        keep = torch.isin(state.rows.cpu(), running)
+        if not bool(keep.all()):  # some stopped at the previous head
+            state = state.select_rows(keep.to(state.rows.device))
         layer = model.head_layers[position]
         if state.batch_size:
             state = run_layers(model.layers, state, self.done, layer)

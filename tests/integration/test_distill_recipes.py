@@ -2,7 +2,9 @@
 built-in teacher pretrains (masked prediction loss falls), the three
 students distil from it (losses fall; the Fbank student's front-end stage
 comes first), and the CTC recipe fine-tunes a distilled student and the
-teacher from their checkpoints (loaded exactly) and scores them."""
+teacher from their checkpoints (loaded exactly) and scores them; each
+fine-tuned run exports without the training machine's paths and its export
+gives the recipe's output."""
 
 import doctest
 import importlib.util
@@ -16,6 +18,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain_ee.training import load_pretrained
 
 from .recipe_runs import RECIPES, REPO_ROOT, TEACHER, distill_command, run_recipe
+from .round_trip import check_portable_export
 
 DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
 STUDENT = ["--student_hidden_size=16", "--student_layers=2",
@@ -138,6 +141,13 @@ def test_ctc_fine_tuning_starts_from_the_distilled_weights(
         assert torch.equal(value, saved[name]), name
     results = json.loads((fine_tuned[hparams] / "results.json").read_text())
     assert set(results) == {"test-clean", "cv-test"}
+
+
+@pytest.mark.parametrize("hparams", sorted(FINE_TUNING))
+def test_fine_tuned_runs_export_and_transcribe(students, teacher, fine_tuned, tmp_path,
+                                               hparams):
+    check_portable_export(fine_tuned[hparams], tmp_path / "export", tmp_path / "s",
+                          [teacher, *students.values()])
 
 
 def test_benchmark_compares_teacher_and_students(fine_tuned, tmp_path,

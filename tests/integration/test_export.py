@@ -1,26 +1,22 @@
 """Integration: trained runs of the CTC recipe (plain, early-exit,
-blank-skip, and early exits with blank skip composed) are exported, loaded back with ``from_hparams`` and give the
-recipe's own log-probabilities and transcripts; the model card holds the
+blank-skip, and early exits with blank skip composed) are exported, loaded
+back with ``from_hparams`` and give the recipe's own log-probabilities and
+transcripts; the model card holds the
 run's WERs; the command line transcribes files and folders, past bad
 files; an export never replaces a folder unasked."""
 
 import json
-import re
 
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from speechbrain_ee.cli import main
-from speechbrain_ee.dataio.audio import load_audio
-from speechbrain_ee.analysis.experiment import load_experiment
-from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.inference.export import export_run
 from speechbrain_ee.inference.transcribe import load_model
-from speechbrain_ee.lobes.contract import inference_options
 
 from .recipe_runs import run_recipe
+from .round_trip import check_round_trip
 
 TINY = [
     "--d_model=48", "--d_ffn=96", "--nhead=4",
@@ -55,47 +51,9 @@ def exports(runs, tmp_path_factory):
             for kind, run in runs.items()}
 
 
-def test_audio(run, count=3):
-    """The first test utterances of a run, as a padded batch."""
-    csv_path = run / "save" / "test-clean.csv"
-    hparams_text = (run / "hyperparams.yaml").read_text()
-    data_root = re.search(r"^data_folder: (.*)$", hparams_text, re.M)[1]
-    wavs = []
-    for line in csv_path.read_text().splitlines()[1:count + 1]:
-        wavs.append(load_audio(line.split(",")[2].replace(
-            "$data_root", data_root.strip())))
-    lengths = torch.tensor([len(w) for w in wavs], dtype=torch.float)
-    batch = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)
-    return batch, lengths / lengths.max()
-
-
-test_audio.__test__ = False  # a helper, not a test
-
-
-def recipe_log_probs(run, wavs, wav_lens):
-    """The recipe's model on a batch, at the run's inference setting (exit
-    strategy, skip threshold): greedy texts and log-probs."""
-    hparams, tokenizer = load_experiment(str(run))
-    with torch.no_grad():
-        feats = hparams["compute_features"](wavs)
-        feats = hparams["normalize"].eval()(feats, wav_lens)
-        model = hparams["ctc_model"].eval()
-        log_probs = model(feats, wav_lens, **inference_options(hparams)).output
-    words = greedy_decoder(tokenizer)(log_probs, wav_lens)
-    return log_probs, [" ".join(w) for w in words]
-
-
 @pytest.mark.parametrize("kind", ["ctc", "early_exit", "blank_skip", "composed"])
 def test_export_round_trip_matches_the_recipe(runs, exports, kind, tmp_path):
-    wavs, wav_lens = test_audio(runs[kind])
-    expected, texts = recipe_log_probs(runs[kind], wavs, wav_lens)
-    asr = load_model(str(exports[kind]), savedir=str(tmp_path / "s"))
-    with torch.no_grad():
-        got = asr.encode_batch(wavs, wav_lens).output
-    assert torch.allclose(got, expected, atol=1e-5)
-    results = asr.transcribe_batch(wavs, wav_lens)
-    assert [r.text for r in results] == texts
-    assert all(r.num_layers == asr.num_layers for r in results)
+    check_round_trip(runs[kind], exports[kind], tmp_path / "s")
 
 
 def test_model_card_and_manifest(runs, exports):

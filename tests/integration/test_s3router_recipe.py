@@ -1,7 +1,8 @@
 """Integration: S3-Router mask fine-tuning of the tiny built-in teacher in
 the CTC recipe, on a low-resource subset: it trains and scores, only the
 scores and the CTC head are trained (the teacher's weights are those of
-its checkpoint)."""
+its checkpoint); the routed run exports without the teacher's path and its
+export gives the recipe's output."""
 
 import doctest
 import importlib.util
@@ -14,6 +15,7 @@ from speechbrain_ee.dataio.recipe_data import in_subset
 from speechbrain_ee.training import best_checkpoint_file
 
 from .recipe_runs import REPO_ROOT, TEACHER, run_recipe
+from .round_trip import check_portable_export
 
 CTC = ["--test_beam_size=4", "--warmup_steps=5"]
 
@@ -47,6 +49,10 @@ def test_mask_fine_tuning(routed_run, teacher):
             continue
         assert torch.equal(value, original[name]), name
     assert scores == 2 * 2  # fc1, fc2 of each of the 2 blocks
+
+
+def test_routed_run_exports_and_transcribes(routed_run, teacher, tmp_path):
+    check_portable_export(routed_run, tmp_path / "export", tmp_path / "s", [teacher])
 
 
 def test_low_resource_subset_is_a_fixed_share():

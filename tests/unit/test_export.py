@@ -136,3 +136,18 @@ def test_model_yaml_drops_a_training_feature_cache():
     assert "cnn_cache: results/cache" in run
     text = model_yaml(load_rt(run))
     assert "cnn_cache:" in text and "results/cache" not in text
+
+
+def test_model_yaml_drops_weights_loaded_from_the_training_machine():
+    """A routed model loads the teacher's weights when built, a pruning run a
+    fine-tuned run's (through a top-level !apply): the export keeps neither
+    path; its model.ckpt holds every weight."""
+    run = RUN_YAML.replace(
+        "encoder: &id002 !new:torch.nn.Linear\n",
+        "finetuned: &id009 !apply:os.path.join [results/ft, model.ckpt]\n"
+        "encoder: &id002 !new:torch.nn.Linear\n  checkpoint: *id009\n"
+        "  routed_checkpoint: results/routed/model.ckpt\n")
+    text = model_yaml(load_rt(run))
+    encoder = load_rt(text)["encoder"]
+    assert encoder["checkpoint"] is None and encoder["routed_checkpoint"] is None
+    assert "results/" not in text and "finetuned" not in text
