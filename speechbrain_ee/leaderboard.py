@@ -57,6 +57,10 @@ def add_arguments(parser):
                         "built-in corpus, the same for every YAML)")
     parser.add_argument("--jobs", type=int, default=2,
                         help="runs trained at a time (the CPU threads are split)")
+    parser.add_argument("--overrides", nargs="+", default=[], metavar="NAME=YAML",
+                        help="YAML overrides of a run's hyperparams.yaml, e.g. an "
+                        "inference setting tuned on dev: 'summarymixing_ee_blankskip_ctc="
+                        "{skip_threshold: 0.7}'")
     parser.add_argument("--baseline", default="conformer_ctc",
                         help="the run the speed-ups are over (the MHSA Conformer)")
     parser.add_argument("--seconds", type=float, default=30.0,
@@ -70,6 +74,24 @@ def add_arguments(parser):
     parser.add_argument("--readme", default="README.md",
                         help="the README whose leaderboard section is rewritten "
                         "(empty: none)")
+
+
+def parse_overrides(items, names):
+    """``NAME=YAML`` items -> {name: YAML}.
+
+    Example
+    -------
+    >>> parse_overrides(["a={x: 1}"], ["a", "b"])
+    {'a': '{x: 1}'}
+    """
+    overrides = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or name not in names:
+            raise ValueError(f"--overrides {item!r}: expected NAME=YAML with NAME one of "
+                             f"{list(names)}.")
+        overrides[name] = text
+    return overrides
 
 
 def run(args):
@@ -88,7 +110,8 @@ def run(args):
         train_runs({name: (CTC_RECIPE / "train.py", CTC_RECIPE / "hparams" / f"{name}.yaml",
                            [f"--number_of_epochs={args.epochs}"])
                     for name in args.yamls}, runs_dir.parent, args.jobs)
-    entries = load_entries({name: runs_dir / name for name in args.yamls}, args.device)
+    entries = load_entries({name: runs_dir / name for name in args.yamls}, args.device,
+                           parse_overrides(args.overrides, args.yamls))
     rows = build_rows(entries, args.baseline, args.seconds, args.inputs, args.repeats,
                       args.device)
     command = "speechbrain-ee leaderboard " + shlex.join(sys.argv[2:]) \

@@ -25,8 +25,10 @@ def load_experiment(folder, overrides="", model_key="ctc_model"):
     folder : str
         The run's output folder.
     overrides : str
-        YAML overrides of its ``hyperparams.yaml`` (e.g. another
-        ``data_folder``).
+        YAML overrides of its ``hyperparams.yaml``: each top-level key
+        replaces the run's (e.g. another ``data_folder``, or an inference
+        setting chosen after training: ``{exit_strategy: !new:...}``);
+        see `replace_keys`.
     model_key : str
         The YAML key the run must have: ``ctc_model`` (the model of
         `speechbrain_ee.lobes.contract`, every CTC YAML has it) or a part
@@ -46,7 +48,7 @@ def load_experiment(folder, overrides="", model_key="ctc_model"):
             f"{path} not found: give the output folder of a training run "
             "of recipes/LibriSpeech/ASR/CTC/train.py.")
     with open(path, encoding="utf-8") as f:
-        hparams = load_hyperpyyaml(f, overrides)
+        hparams = load_hyperpyyaml(replace_keys(f.read(), overrides, path))
     if model_key not in hparams:
         raise ValueError(
             f"{path} has no `{model_key}`: not a run of a CTC YAML of this "
@@ -58,6 +60,51 @@ def load_experiment(folder, overrides="", model_key="ctc_model"):
     checkpointer.recover_if_possible(min_key="WER")
     tokenizer = tokenizer_from_hparams(hparams)
     return hparams, tokenizer
+
+
+def replace_keys(text, overrides, source="hyperparams.yaml"):
+    """``text`` with its top-level keys replaced by those of ``overrides``.
+
+    A run's saved ``hyperparams.yaml`` has its references resolved, so an
+    override replaces one node, tag included (hyperpyyaml's own overrides
+    would merge a new strategy's arguments into the old one's).
+
+    Arguments
+    ---------
+    text : str
+        A YAML document.
+    overrides : str or dict
+        YAML text (or a dict) of top-level keys, each present in ``text``.
+    source : str
+        ``text``'s file, for the error message.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> print(replace_keys("a: 1\\nb: !new:collections.Counter {x: 1}\\n",
+    ...                    "{b: !new:collections.OrderedDict {y: 2}}"), end="")
+    a: 1
+    b: !new:collections.OrderedDict {y: 2}
+    """
+    import io
+
+    from ruamel.yaml import YAML
+
+    if not overrides:
+        return text
+    yaml = YAML()
+    tree = yaml.load(text)
+    new = yaml.load(overrides) if isinstance(overrides, str) else overrides
+    for key, value in new.items():
+        if key not in tree:
+            raise ValueError(f"override {key!r}: {source} has no such key.")
+        tree[key] = value
+    buf = io.StringIO()
+    yaml.dump(tree, buf)
+    return buf.getvalue()
 
 
 def test_sets(hparams, named_csvs=()):

@@ -77,7 +77,7 @@ class Entry:
         return inference_options(self.hparams)
 
 
-def load_entries(folders, device="cpu"):
+def load_entries(folders, device="cpu", overrides=None):
     """Loads trained runs (best checkpoint, eval mode).
 
     Arguments
@@ -86,6 +86,10 @@ def load_entries(folders, device="cpu"):
         Run name -> output folder of ``recipes/LibriSpeech/ASR/CTC/train.py``.
     device : str
         Where the models go.
+    overrides : dict, optional
+        Run name -> YAML overrides of its ``hyperparams.yaml`` (e.g. an
+        inference setting tuned on dev after training: ``{skip_threshold:
+        0.7}``).
 
     Returns
     -------
@@ -99,7 +103,7 @@ def load_entries(folders, device="cpu"):
             raise FileNotFoundError(
                 f"{results_path} not found: run {name} has not finished training "
                 "(train it, or pass --train).")
-        hparams, tokenizer = load_experiment(str(folder))
+        hparams, tokenizer = load_experiment(str(folder), (overrides or {}).get(name, ""))
         hparams["ctc_model"].to(device).eval()
         hparams["normalize"].to(device).eval()
         results = json.loads(results_path.read_text(encoding="utf-8"))

@@ -1,6 +1,7 @@
 """Integration: ``speechbrain-ee leaderboard`` on two tiny trained runs (the
-blank-skip Conformer and the composed SummaryMixing model) writes both rows,
-the CSV, the plot and the README section."""
+blank-skip Conformer and the composed SummaryMixing model, at a setting
+given on the command line) writes both rows, the CSV, the plot and the
+README section."""
 
 import csv
 
@@ -20,13 +21,17 @@ def test_leaderboard_of_two_tiny_runs(blank_skip_run, composed_run, tmp_path, ca
                    "--yamls", "conformer_blankskip_ctc", "summarymixing_ee_blankskip_ctc",
                    "--baseline", "conformer_blankskip_ctc", "--seconds", "3",
                    "--inputs", "2", "--repeats", "2", "--out", str(out),
+                   "--overrides", "summarymixing_ee_blankskip_ctc={skip_threshold: 1.0, "
+                   "exit_strategy: !new:speechbrain_ee.decoding.exit_strategies.FixedExit "
+                   "{layer: 2}}",
                    "--readme", str(readme)])
     assert status == 0, capsys.readouterr().err
     rows = {r["run"]: r for r in csv.DictReader(open(out.with_suffix(".csv")))}
     assert set(rows) == {"conformer_blankskip_ctc", "summarymixing_ee_blankskip_ctc"}
     base, composed = rows["conformer_blankskip_ctc"], rows["summarymixing_ee_blankskip_ctc"]
     assert float(base["speedup"]) == 1.0  # the baseline against itself, round by round
-    assert 1.0 <= float(composed["avg_layers"]) <= 3.0
+    # the overrides' setting: every utterance stops at layer 2, nothing skipped
+    assert float(composed["avg_layers"]) == 2.0 and float(composed["skipped_share"]) == 0.0
     for row in rows.values():
         for key in ("WER_test-clean", "WER_cv-test", "rtf", "peak_memory_MB",
                     "parameters_M"):
