@@ -101,6 +101,10 @@ FINE_TUNING = {  # CTC YAML -> the distillation YAML it starts from
     "hubert_teacher_ctc.yaml": None,
     "distilled_student_ctc.yaml": "distill_deep_thin.yaml",
     "distilled_student_fbank_ctc.yaml": "distill_deep_thin_fbank.yaml",
+    "distilhubert_ctc.yaml": "distilhubert.yaml",
+}
+STUDENT_SIZES = {  # the distillation YAML -> the sizes its students were given
+    "distilhubert.yaml": ["--student_layers=1", "--predicted_layers=[1, 2]"],
 }
 
 
@@ -108,7 +112,8 @@ def fine_tuning_overrides(hparams, students, teacher):
     """The CTC recipe's overrides for one fine-tuning YAML."""
     source = FINE_TUNING[hparams]
     if source:
-        folder = ["--distill_folder", str(students[source]), *STUDENT]
+        folder = ["--distill_folder", str(students[source]),
+                  *STUDENT_SIZES.get(source, STUDENT)]
     else:
         folder = ["--teacher_folder", str(teacher)]
     return [*TEACHER, *folder, *CTC]
