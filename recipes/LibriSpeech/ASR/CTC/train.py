@@ -3,9 +3,11 @@
 mini-librispeech) and scoring it in-domain and, when given a Common Voice
 folder, out of distribution.
 
-The encoder is whatever the YAML's ``encoder`` builds (SpeechBrain's
-Conformer in ``hparams/conformer_ctc.yaml``); tokens come from a
-SentencePiece model that the recipe trains on the training transcripts.
+The model is whatever the YAML's ``ctc_model`` builds (SpeechBrain's
+Conformer and a CTC layer in ``hparams/conformer_ctc.yaml``; early exits,
+blank skip or both in the dynamic YAMLs), answering through
+`speechbrain_ee.lobes.contract`; tokens come from a SentencePiece model that
+the recipe trains on the training transcripts.
 
 To run (from the repository root)::
 
@@ -149,7 +151,9 @@ class ASR(BudgetedBrain):
         p_ctc = out.output
         target_words = [wrd.split(" ") for wrd in batch.wrd]
         head_words = [self.greedy_words(p, wav_lens) for p in out.heads]
-        words = self.greedy_words(p_ctc, wav_lens)
+        # the output is the last head's (every head computed): decoded once
+        words = head_words[-1] if p_ctc is out.heads[-1] else self.greedy_words(
+            p_ctc, wav_lens)
         self.wer_metric.append(ids, words, target_words)
         self.cer_metric.append(ids, words, target_words)
         if len(out.heads) > 1:
