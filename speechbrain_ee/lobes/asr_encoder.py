@@ -185,13 +185,27 @@ class ASREncoder(torch.nn.Module):
         torch.Tensor
             The encoder's output ``(batch, time', d_model)``.
         """
-        state = self.start_state(feats, wav_lens, dynchunktrain_config)
+        return self.from_state(self.start_state(feats, wav_lens, dynchunktrain_config))
+
+    def from_state(self, state):
+        """The stack on the front end's output (`start_state`).
+
+        Arguments
+        ---------
+        state : EncoderState
+            The batch before the first layer.
+
+        Returns
+        -------
+        torch.Tensor
+            The encoder's output ``(batch, time', d_model)``.
+        """
         out = self.encoder(
             state.x,
             src_mask=state.src_mask,
             src_key_padding_mask=state.src_key_padding_mask,
             pos_embs=state.pos_embs,
-            dynchunktrain_config=dynchunktrain_config,
+            dynchunktrain_config=state.dynchunktrain_config,
         )
         return out[0] if isinstance(out, (tuple, list)) else out
 

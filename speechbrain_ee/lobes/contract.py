@@ -284,13 +284,7 @@ class CTCModel(nn.Module):
     def full_from_state(self, state):
         """`forward_full` from the front end's output (``encoder.start_state``
         of an `ASREncoder`)."""
-        hidden = self.encoder.encoder(
-            state.x, src_mask=state.src_mask,
-            src_key_padding_mask=state.src_key_padding_mask,
-            pos_embs=state.pos_embs,
-            dynchunktrain_config=state.dynchunktrain_config)
-        hidden = hidden[0] if isinstance(hidden, (tuple, list)) else hidden
-        log_probs = self.log_probs(hidden)
+        log_probs = self.log_probs(self.encoder.from_state(state))
         return self.output(log_probs, state.lengths.float() / log_probs.shape[1])
 
     def inference_variant(self, **options):
