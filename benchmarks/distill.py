@@ -5,8 +5,10 @@ Fbank front end at least 15% fewer student parameters and 1.8x faster than
 the CNN front end within 10% relative WER; the student at least 2x faster
 than the teacher within 10% relative WER).
 
-Each model is a CTC-recipe run (``hubert_teacher_ctc.yaml``,
-``distilled_student_ctc.yaml``, ``distilled_student_fbank_ctc.yaml``). The
+Each model is a CTC-recipe run (``ssl_ctc.yaml``,
+``distilled_student_ctc.yaml``, ``distilled_student_fbank_ctc.yaml`` and,
+optionally, ``distilhubert_ctc.yaml``: DistilHuBERT's shallow and wide
+student beside the deep and thin ones). The
 same test utterances go through each whole model (features, encoder, CTC
 head) from the waveform, batch 1 by default as in the paper, every model
 timed in turn in each round (`speechbrain_ee.analysis.timing`); WERs are
@@ -15,9 +17,10 @@ the runs' own test results (``results.json``).
 Example::
 
     python benchmarks/distill.py \
-        --teacher results/hubert_teacher_ctc/1234 \
+        --teacher results/ssl_ctc/1234 \
         --student results/distilled_student_ctc/1234 \
-        --student-fbank results/distilled_student_fbank_ctc/1234
+        --student-fbank results/distilled_student_fbank_ctc/1234 \
+        [--distilhubert results/distilhubert_ctc/1234]
 
 Writes ``summary.json`` and ``distill.png`` to ``--out``.
 """
@@ -37,18 +40,20 @@ from speechbrain_ee.analysis.experiment import (
 )
 from speechbrain_ee.analysis.timing import time_cases
 
-MODELS = ("teacher", "student", "student_fbank")
+MODELS = ("teacher", "student", "student_fbank", "distilhubert")
 
 
 def parse_args(argv):
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", required=True,
-                        help="run folder of hubert_teacher_ctc.yaml")
+                        help="run folder of ssl_ctc.yaml")
     parser.add_argument("--student", required=True,
                         help="run folder of distilled_student_ctc.yaml")
     parser.add_argument("--student-fbank", required=True,
                         help="run folder of distilled_student_fbank_ctc.yaml")
+    parser.add_argument("--distilhubert", default=None,
+                        help="run folder of distilhubert_ctc.yaml (optional)")
     parser.add_argument("--utterances", type=int, default=None,
                         help="time only the first N test utterances "
                         "(shortest first; default: all)")
@@ -111,7 +116,7 @@ def summarise(rows):
     (2.0, 0.08)
     """
     t, s, f = rows["teacher"], rows["student"], rows["student_fbank"]
-    return {
+    ratios = {
         "fbank_param_reduction": 1 - f["params"] / s["params"],
         "fbank_speedup": s["seconds"] / f["seconds"],
         "fbank_rel_wer_gap": relative_gap(f["WER"], s["WER"]),
@@ -119,6 +124,11 @@ def summarise(rows):
         "student_rel_wer_gap": relative_gap(s["WER"], t["WER"]),
         "fbank_student_speedup_over_teacher": t["seconds"] / f["seconds"],
     }
+    if "distilhubert" in rows:
+        d = rows["distilhubert"]
+        ratios["distilhubert_speedup"] = t["seconds"] / d["seconds"]
+        ratios["distilhubert_rel_wer_gap"] = relative_gap(d["WER"], t["WER"])
+    return ratios
 
 
 def plot(rows, path):
@@ -132,9 +142,10 @@ def plot(rows, path):
     for ax, key, label in zip(axes, ("params", "seconds", "WER"),
                               ("parameters (M)", "inference time (s)",
                                "test-clean WER (%)")):
+        names = [m for m in MODELS if m in rows]
         values = [rows[m][key] / (1e6 if key == "params" else 1)
-                  for m in MODELS]
-        ax.bar(MODELS, values, color=["#555", "#3a7", "#37a"])
+                  for m in names]
+        ax.bar(names, values, color=["#555", "#3a7", "#37a", "#a73"][:len(names)])
         ax.set_title(label)
         ax.tick_params(axis="x", labelrotation=15)
     fig.tight_layout()
@@ -146,8 +157,9 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    folders = dict(zip(MODELS, (args.teacher, args.student,
-                                args.student_fbank)))
+    folders = {name: folder for name, folder in zip(MODELS, (
+        args.teacher, args.student, args.student_fbank, args.distilhubert))
+        if folder}
     runs, rows = {}, {}
     for name, folder in folders.items():
         hparams, _ = load_experiment(folder, model_key="encoder")
@@ -176,7 +188,7 @@ def main(argv=None):
                        args.repeats, args.device)
     audio = sum(float(lens.sum()) * wavs.shape[1] for wavs, lens in inputs) \
         / runs["teacher"]["sample_rate"]
-    for name in MODELS:
+    for name in rows:
         rows[name]["seconds"] = times[name]
         rows[name]["rtf"] = times[name] / audio
     summary = {"rows": rows, "ratios": summarise(rows),
@@ -221,6 +233,10 @@ def format_table(summary):
         f"{r['fbank_student_speedup_over_teacher']:.2f}x faster than the "
         "teacher",
     ]
+    if "distilhubert_speedup" in r:
+        lines.append(
+            f"DistilHuBERT vs teacher: {r['distilhubert_speedup']:.2f}x faster, "
+            f"WER {r['distilhubert_rel_wer_gap']:+.1%} relative")
     return "\n".join(lines)
 
 

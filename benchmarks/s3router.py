@@ -6,7 +6,7 @@ an extra task costs at most 1 bit per routed weight against 32 for a
 fine-tuned copy).
 
 1. **Curve**: from the same pretrained model (the built-in teacher), the
-   CTC recipe trains weight fine-tuning (``hubert_teacher_ctc.yaml``) and
+   CTC recipe trains weight fine-tuning (``ssl_ctc.yaml``) and
    mask fine-tuning at each sparsity (``s3router_ctc.yaml``), all on the
    same low-resource subset for the same number of epochs (so the same
    optimiser steps); each run scores itself on test-clean.
@@ -36,7 +36,7 @@ Example::
 
     python benchmarks/s3router.py --teacher-folder results/hubert_teacher/1986 \
         --sparsities 0.05 0.1 0.3 0.5 0.7 --epochs 8 --domains \
-        --prune-from results/hubert_teacher_ctc/1234
+        --prune-from results/ssl_ctc/1234
 """
 
 import argparse
@@ -76,7 +76,7 @@ def parse_args(argv):
                         help="also learn Common Voice masks and switch")
     parser.add_argument("--domain-sparsity", type=float, default=0.1)
     parser.add_argument("--prune-from", default=None,
-                        help="a weight-fine-tuned run (hubert_teacher_ctc) "
+                        help="a weight-fine-tuned run (ssl_ctc) "
                         "to prune")
     parser.add_argument("--prune-sparsity", type=float, default=0.7)
     parser.add_argument("--prune-weight-epochs", type=int, default=0,
@@ -133,7 +133,7 @@ def plan_runs(args):
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
-    runs = {WEIGHTS: ("hubert_teacher_ctc.yaml", in_domain)}
+    runs = {WEIGHTS: ("ssl_ctc.yaml", in_domain)}
     for sparsity in args.sparsities:
         runs[mask_name(sparsity)] = ("s3router_ctc.yaml",
                                      [*in_domain, f"--sparsity={sparsity}"])

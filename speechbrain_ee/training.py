@@ -5,6 +5,7 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -214,10 +215,20 @@ class BudgetedBrain(sb.Brain):
 
     def make_dataloader(self, dataset, stage, *args, **kwargs):
         """SpeechBrain's loader; the training one's length (batches per
-        epoch) is kept for the cool-down's share of the run done."""
+        epoch) is kept for the cool-down's share of the run done.
+
+        A training batch sampler (dynamic batching) gets its epoch at each
+        epoch start, as SpeechBrain gives it only under DDP: its order is
+        then drawn from the seed and the epoch, not from how many epochs
+        this process has run, so a resumed run sees the batches of an
+        uninterrupted one."""
         loader = super().make_dataloader(dataset, stage, *args, **kwargs)
-        if stage == sb.Stage.TRAIN and hasattr(loader, "__len__"):
-            self.train_batches = len(loader)
+        if stage == sb.Stage.TRAIN:
+            sampler = getattr(loader, "batch_sampler", None)
+            if self.train_sampler is None and hasattr(sampler, "set_epoch"):
+                self.train_sampler = sampler
+            if hasattr(loader, "__len__"):
+                self.train_batches = len(loader)
         return loader
 
     def run_progress(self):
@@ -250,16 +261,16 @@ class BudgetedBrain(sb.Brain):
         return self.optimizer.param_groups[0]["lr"]
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Steps the Noam schedule after each optimiser step, scales it by
-        the cool-down and feeds the step log (``progress.csv``, see
-        `ProgressLog`)."""
+        """Steps the learning-rate schedule after each optimiser step,
+        scales it by the cool-down and each parameter group's
+        ``lr_scale`` (see `param_groups`), and feeds the step log
+        (``progress.csv``, see `ProgressLog`)."""
         if should_step:
-            self.hparams.noam_annealing(self.optimizer)
+            self.step_schedule()
             cooldown = getattr(self.hparams, "lr_cooldown", None)
             factor = cooldown_factor(self.run_progress(), cooldown) if cooldown else 1.0
-            if factor < 1.0:
-                for group in self.optimizer.param_groups:
-                    group["lr"] *= factor
+            for group in self.optimizer.param_groups:
+                group["lr"] *= factor * group.get("lr_scale", 1.0)
             if getattr(self, "progress", None) is None:
                 self.progress = ProgressLog(
                     self.hparams.output_folder,
@@ -269,6 +280,19 @@ class BudgetedBrain(sb.Brain):
                 self.optimizer_step, float(loss.detach()), self.learning_rate,
             )
 
+    def step_schedule(self):
+        """The YAML's ``lr_annealing`` (e.g. SpeechBrain's
+        ``TriStageLRSchedule``, which takes the step count) or its
+        ``noam_annealing``."""
+        from speechbrain.nnet.schedulers import TriStageLRSchedule
+
+        schedule = getattr(self.hparams, "lr_annealing", None) or \
+            self.hparams.noam_annealing
+        if isinstance(schedule, TriStageLRSchedule):
+            schedule(self.optimizer, self.optimizer_step)
+        else:
+            schedule(self.optimizer)
+
     def augmenting(self, stage, name="wav_augment"):
         """Whether the YAML's augmentation ``name`` applies to this batch:
         in training, once ``augment_start_step`` optimiser steps are done
@@ -277,6 +301,41 @@ class BudgetedBrain(sb.Brain):
         deep model on the blank plateau (see the CTC recipe's README)."""
         return (stage == sb.Stage.TRAIN and hasattr(self.hparams, name)
                 and self.optimizer_step >= getattr(self.hparams, "augment_start_step", 0))
+
+
+def param_groups(modules, encoder, encoder_lr_scale=1.0):
+    """The optimiser's parameter groups when the encoder learns at its own
+    rate (SSL fine-tuning: a pretrained encoder, a new head): the other
+    trainable parameters first (the logged learning rate is theirs), then
+    the encoder's, with ``lr_scale`` (applied by `BudgetedBrain` after
+    each schedule step).
+
+    Arguments
+    ---------
+    modules : torch.nn.Module
+        Every module of the Brain.
+    encoder : torch.nn.Module
+        The encoder among them.
+    encoder_lr_scale : float
+        The encoder's learning rate over the others'.
+
+    Returns
+    -------
+    list of dict
+
+    Example
+    -------
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
+    >>> groups = param_groups(model, model[0], 0.1)
+    >>> [len(g["params"]) for g in groups], groups[1]["lr_scale"]
+    ([2, 2], 0.1)
+    """
+    inside = {id(p) for p in encoder.parameters()}
+    others = [p for p in modules.parameters()
+              if p.requires_grad and id(p) not in inside]
+    mine = [p for p in encoder.parameters() if p.requires_grad]
+    return [{"params": others, "lr_scale": 1.0},
+            {"params": mine, "lr_scale": encoder_lr_scale}]
 
 
 def load_pretrained(pretrainer):
@@ -398,11 +457,25 @@ def cpu_precision(precision, device="cpu", bf16_supported=None):
 def make_brain(brain_class, hparams, run_opts):
     """A recipe's Brain from the YAML's ``modules``, ``opt_class`` and
     ``checkpointer``; the training precision (``--precision``, else the
-    YAML's ``precision``) goes through `cpu_precision`'s fallback."""
-    precision = run_opts.get("precision", hparams.get("precision"))
-    if precision is not None:
-        run_opts = dict(run_opts, precision=cpu_precision(
-            precision, run_opts.get("device", "cpu")))
+    YAML's ``precision``) goes through `cpu_precision`'s fallback.
+
+    ``run_opts`` stays SpeechBrain's ``RunOptions``, which knows the
+    options given on the command line: the YAML's own run options
+    (``ckpt_interval_minutes``, ``max_grad_norm``...) apply unless the
+    command line sets them. (A plain dict, as this function once passed
+    on, marks every option as given, so SpeechBrain's defaults replaced
+    the YAML's.)"""
+    from speechbrain.utils.run_opts import RunOptions
+
+    if isinstance(run_opts, dict):  # every key given explicitly
+        run_opts = RunOptions.from_dictionary(run_opts)
+    given = run_opts.overridden_args
+    precision = run_opts.precision if "precision" in given else \
+        hparams.get("precision")
+    if precision is not None:  # RunOptions is frozen: a copy with it set
+        run_opts = dataclasses.replace(
+            run_opts, precision=cpu_precision(precision, run_opts.device or "cpu"),
+            overridden_args=given | {"precision"})
     return brain_class(
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],

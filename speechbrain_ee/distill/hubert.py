@@ -28,7 +28,8 @@ from speechbrain_ee.distill.feature_cache import make_cnn_cache
 
 def hubert_config(**kwargs):
     """A ``transformers.HubertConfig``; ``conv_dim`` (one int) sets every
-    CNN layer's width.
+    CNN layer's width, and the CNN has as many layers as ``conv_kernel``
+    lists (HuBERT's seven by default).
 
     Arguments
     ---------
@@ -48,11 +49,17 @@ def hubert_config(**kwargs):
     ...                     conv_dim=16)
     >>> cfg.conv_dim
     [16, 16, 16, 16, 16, 16, 16]
+    >>> cpu = hubert_config(conv_dim=128, conv_kernel=[20, 4, 4, 2],
+    ...                     conv_stride=[10, 4, 4, 2])
+    >>> cpu.num_feat_extract_layers, cpu.conv_dim
+    (4, [128, 128, 128, 128])
     """
     from transformers import HubertConfig
 
+    layers = len(kwargs.get("conv_kernel", [None] * 7))
+    kwargs.setdefault("num_feat_extract_layers", layers)
     if isinstance(kwargs.get("conv_dim"), int):
-        kwargs["conv_dim"] = [kwargs["conv_dim"]] * 7
+        kwargs["conv_dim"] = [kwargs["conv_dim"]] * layers
     return HubertConfig(**kwargs)
 
 
@@ -153,6 +160,54 @@ def waveform_features(model, wavs, wav_lens, cache=None):
     return features, frame_mask
 
 
+def mask_spans(frame_mask, mask_prob=0.8, mask_length=10, min_masks=2):
+    """HuBERT's span masking (fairseq's ``compute_mask_indices``, static
+    spans, overlaps allowed) over the real frames only, drawn from torch's
+    generator, so that a checkpoint that saves it (SpeechBrain's
+    ``SaveableGenerator``) resumes with the same masks.
+
+    Arguments
+    ---------
+    frame_mask : torch.Tensor
+        ``[batch, frames]`` True on real frames.
+    mask_prob : float
+        Share of frames that start a span (an upper bound of the masked
+        share, as in HuBERT).
+    mask_length : int
+        Span length in frames (shorter for an utterance shorter than it).
+    min_masks : int
+        Spans per utterance at least.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[batch, frames]`` bool, True where masked.
+
+    Example
+    -------
+    >>> fm = torch.tensor([[True] * 50, [True] * 20 + [False] * 30])
+    >>> m = mask_spans(fm, 0.5, 5)
+    >>> bool(m[1, 20:].any()), bool(m[0].any())
+    (False, True)
+    """
+    masked = torch.zeros_like(frame_mask, dtype=torch.bool)
+    if mask_prob <= 0:
+        return masked
+    lengths = frame_mask.sum(dim=1).tolist()
+    for row, length in enumerate(lengths):
+        span = max(1, min(mask_length, length - 1))
+        starts_possible = length - span + 1
+        if starts_possible < 1:
+            continue
+        # fairseq: the number of spans is rounded up or down at random
+        count = int(mask_prob * length / span + float(torch.rand(())))
+        count = min(max(count, min_masks), starts_possible)
+        starts = torch.randperm(starts_possible)[:count]
+        frames = (starts[:, None] + torch.arange(span)).flatten()
+        masked[row, frames.to(masked.device)] = True
+    return masked & frame_mask
+
+
 def encoder_hidden_states(encoder, features, frame_mask, stop=None):
     """Runs a HuBERT/wav2vec2 Transformer encoder layer by layer.
 
@@ -172,7 +227,9 @@ def encoder_hidden_states(encoder, features, frame_mask, stop=None):
     list of torch.Tensor
         ``[input of layer 1, output of layer 1, ..., output of the last]``;
         the last one layer-normed for pre-LN (stable layer norm) models, as
-        ``transformers`` returns them.
+        ``transformers`` returns them. In training, with the config's
+        ``layerdrop``, a dropped layer's output is its input (LayerDrop, as
+        wav2vec2 and HuBERT fine-tuning use it: the whole batch skips it).
     """
     from transformers.masking_utils import create_bidirectional_mask
 
@@ -187,9 +244,11 @@ def encoder_hidden_states(encoder, features, frame_mask, stop=None):
     x = encoder.dropout(x)
     states = [x]
     layers = encoder.layers if stop is None else encoder.layers[:stop]
+    layerdrop = encoder.config.layerdrop if encoder.training else 0.0
     for layer in layers:
-        x = layer(x, attention_mask=mask)
-        x = x[0] if isinstance(x, tuple) else x
+        if not (layerdrop and float(torch.rand(())) < layerdrop):
+            x = layer(x, attention_mask=mask)
+            x = x[0] if isinstance(x, tuple) else x
         states.append(x)
     if pre_ln and len(layers) == len(encoder.layers):
         states[-1] = encoder.layer_norm(states[-1])
@@ -286,11 +345,15 @@ class Passthrough(nn.Module):
 
 class SSLEncoder(nn.Module):
     """A HuBERT/wav2vec2 model as a trainable encoder: ``(wavs, wav_lens)
-    -> last hidden state``, the CTC recipe's ``encoder`` signature (the
-    teacher's CTC fine-tuning).
+    -> last hidden state``, the CTC recipe's ``encoder`` signature (CTC
+    fine-tuning of an SSL model).
 
     Its attributes are `SSLTeacher`'s (``model``, ``codeword_head``), so a
-    teacher checkpoint loads into it as it is.
+    teacher checkpoint loads into it as it is. In training it masks the
+    features as wav2vec2/HuBERT fine-tuning does (SpecAugment in feature
+    space): spans of frames replaced by the model's mask embedding, spans
+    of channels set to zero; the config's ``layerdrop`` drops layers (see
+    `encoder_hidden_states`).
 
     Arguments
     ---------
@@ -305,20 +368,43 @@ class SSLEncoder(nn.Module):
         (`FrozenFeatureCache`): ``True`` in memory, a folder path also on
         disk, shared by runs over the same CNN. Use it without waveform
         augmentation.
+    checkpoint : str, optional
+        Pretrained weights to load (a pretraining run's ``teacher.ckpt``);
+        ``None``: the model as given (random for the built-in architecture:
+        training from scratch).
+    mask_time_prob : float
+        Share of frames that start a masked span in training (wav2vec2
+        fine-tuning: 0.05 to 0.075); needs the model's
+        ``masked_spec_embed`` (built with ``mask_time_prob > 0``).
+    mask_time_length : int
+        Frames per span.
+    mask_feature_prob : float
+        The same over the channels (0: none).
+    mask_feature_length : int
+        Channels per span.
 
     Example
     -------
     >>> model = build_hubert(hidden_size=32, num_hidden_layers=1,
     ...                      num_attention_heads=4, intermediate_size=64,
     ...                      conv_dim=16, num_conv_pos_embeddings=8,
-    ...                      num_conv_pos_embedding_groups=4)
-    >>> SSLEncoder(model)(torch.randn(2, 16000), torch.ones(2)).shape
+    ...                      num_conv_pos_embedding_groups=4,
+    ...                      mask_time_prob=0.05)
+    >>> enc = SSLEncoder(model, mask_time_prob=0.1, mask_feature_prob=0.1)
+    >>> enc(torch.randn(2, 16000), torch.ones(2)).shape
     torch.Size([2, 49, 32])
     """
 
     def __init__(self, model, codeword_head=None, freeze_cnn=True,
-                 cnn_cache=None):
+                 cnn_cache=None, checkpoint=None, mask_time_prob=0.0,
+                 mask_time_length=10, mask_feature_prob=0.0,
+                 mask_feature_length=10):
         super().__init__()
+        if mask_time_prob and getattr(model, "masked_spec_embed",
+                                      None) is None:
+            raise ValueError(
+                "SSLEncoder mask_time_prob > 0: the model has no mask "
+                "embedding; build it with mask_time_prob > 0 in its config.")
         self.model = model
         self.codeword_head = codeword_head
         if codeword_head is not None:
@@ -327,6 +413,10 @@ class SSLEncoder(nn.Module):
             model.feature_extractor.requires_grad_(False)
         self.cnn_cache = make_cnn_cache(cnn_cache, freeze_cnn,
                                         "SSLEncoder (freeze_cnn)")
+        self.mask_time = (mask_time_prob, mask_time_length)
+        self.mask_feature = (mask_feature_prob, mask_feature_length)
+        if checkpoint is not None:
+            load_weights(self, checkpoint)
 
     def forward(self, wavs, wav_lens=None):
         """Last hidden state ``[batch, frames, hidden]``."""
@@ -334,8 +424,26 @@ class SSLEncoder(nn.Module):
             wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
         features, frame_mask = waveform_features(self.model, wavs, wav_lens,
                                                  self.cnn_cache)
+        if self.training:
+            features = self.mask_features(features, frame_mask)
         return encoder_hidden_states(self.model.encoder, features,
                                      frame_mask)[-1]
+
+    def mask_features(self, features, frame_mask):
+        """Feature-space masking of fine-tuning (time spans to the mask
+        embedding, channel spans to zero)."""
+        prob, length = self.mask_time
+        if prob > 0:
+            masked = mask_spans(frame_mask, prob, length)
+            embed = self.model.masked_spec_embed.to(features.dtype)
+            features = torch.where(masked.unsqueeze(-1), embed, features)
+        prob, length = self.mask_feature
+        if prob > 0:
+            channels = torch.ones(features.shape[0], features.shape[-1],
+                                  dtype=torch.bool, device=features.device)
+            dropped = mask_spans(channels, prob, length, min_masks=0)
+            features = features.masked_fill(dropped.unsqueeze(1), 0.0)
+        return features
 
     def inference_parameters(self):
         """Parameters an encoding uses: CNN, projection and encoder, not
@@ -370,6 +478,17 @@ def load_weights(module, checkpoint, prefix=""):
             "pretrain_teacher.py).") from err
     state = {k[len(prefix):]: v for k, v in state.items()
              if k.startswith(prefix)}
+    own = module.state_dict()
+    mismatched = [k for k, v in state.items()
+                  if k in own and own[k].shape != v.shape]
+    if mismatched:
+        first = mismatched[0]
+        raise RuntimeError(
+            f"{checkpoint} does not fit {type(module).__name__}: "
+            f"{len(mismatched)} tensors have other sizes (e.g. {first}: "
+            f"{list(state[first].shape)} in the checkpoint, "
+            f"{list(own[first].shape)} in the model); the YAML's sizes must "
+            "be those it was trained with.")
     result = module.load_state_dict(state, strict=False)
     bad = [k for k in result.missing_keys + result.unexpected_keys
            if not k.endswith("masked_spec_embed")]

@@ -6,9 +6,10 @@ targets of masked prediction. `HuBERTPretrainer` is a ``transformers``
 HuBERT model plus HuBERT's `CodewordHead`, with the attribute names of
 `SSLTeacher`, so a pretraining checkpoint loads into the teacher as it is.
 
-- `mfcc_units`: 39-dim MFCC (13 + deltas) at the teacher's 20 ms hop;
+- `MFCCUnits`: 39-dim MFCC (13 + deltas) at the teacher's 20 ms hop;
+- `LayerUnits`, `unit_features`: a layer of a previous iteration's model
+  (HuBERT's later iterations) or MFCC;
 - `kmeans` / `assign_units`: the units (k-means++ start, Lloyd steps);
-- `mask_spans`: HuBERT's span masking over the real frames;
 - `masked_prediction_loss`: cross-entropy over the masked frames.
 
 Authors
@@ -24,6 +25,7 @@ from torch import nn
 
 from speechbrain_ee.distill.hubert import (
     encoder_hidden_states,
+    mask_spans,
     waveform_features,
 )
 
@@ -54,12 +56,94 @@ class MFCCUnits(nn.Module):
                          n_mfcc=13, n_mels=40, hop_length=hop_ms)
 
     @torch.no_grad()
-    def forward(self, wavs):
-        """``[batch, samples]`` -> ``[batch, frames, 39]``."""
+    def forward(self, wavs, wav_lens=None):
+        """``[batch, samples]`` -> ``[batch, frames, 39]`` (``wav_lens``,
+        taken for the interface of other unit features, is not needed)."""
         feats = self.mfcc(wavs)
         mean = feats.mean(dim=1, keepdim=True)
         std = feats.std(dim=1, keepdim=True).clamp(min=1e-5)
         return (feats - mean) / std
+
+
+class LayerUnits(nn.Module):
+    """The features of HuBERT's later iterations: the hidden states of one
+    layer of a model pretrained before (frozen), whose k-means units are
+    the next model's targets.
+
+    Arguments
+    ---------
+    teacher : SSLTeacher
+        The previous iteration's model.
+    layer : int
+        Which hidden state (0: the input of layer 1; HuBERT Base's second
+        iteration takes layer 6 of 12).
+
+    Example
+    -------
+    >>> from speechbrain_ee.distill.hubert import build_hubert
+    >>> from speechbrain_ee.distill.teacher import SSLTeacher
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=2,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, num_conv_pos_embeddings=8,
+    ...                      num_conv_pos_embedding_groups=4)
+    >>> LayerUnits(SSLTeacher(model), 1)(torch.randn(2, 16000)).shape
+    torch.Size([2, 49, 32])
+    """
+
+    def __init__(self, teacher, layer):
+        super().__init__()
+        if not 0 <= layer <= teacher.num_layers:
+            raise ValueError(f"units_layer={layer}: the model has layers 0 "
+                             f"to {teacher.num_layers}.")
+        self.teacher = teacher
+        self.layer = layer
+
+    @torch.no_grad()
+    def forward(self, wavs, wav_lens=None):
+        """``[batch, samples]`` -> ``[batch, frames, hidden]``."""
+        if wav_lens is None:
+            wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
+        return self.teacher(wavs, wav_lens).hidden_states[self.layer]
+
+
+def unit_features(sample_rate=16000, units_from=None, units_layer=None,
+                  config=None):
+    """The features a pretraining run clusters into its targets: MFCC
+    (HuBERT's first iteration) or, with ``units_from``, a layer of the
+    model a previous iteration wrote (`LayerUnits`).
+
+    Arguments
+    ---------
+    sample_rate : int
+        Audio rate.
+    units_from : str, optional
+        The previous iteration's ``teacher.ckpt``.
+    units_layer : int, optional
+        Its layer to cluster.
+    config : transformers.HubertConfig, optional
+        Its architecture.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``(wavs, wav_lens) -> [batch, frames, D]``.
+
+    Example
+    -------
+    >>> type(unit_features()).__name__
+    'MFCCUnits'
+    """
+    if units_from is None:
+        return MFCCUnits(sample_rate)
+    from speechbrain_ee.distill.hubert import build_hubert, load_weights
+    from speechbrain_ee.distill.teacher import SSLTeacher
+
+    if units_layer is None or config is None:
+        raise ValueError("units_from needs units_layer and the model's "
+                         "config.")
+    model = build_hubert(config)
+    load_weights(model, units_from, prefix="model.")
+    return LayerUnits(SSLTeacher(model), units_layer)
 
 
 def kmeans(features, num_clusters, iterations=30, seed=0):
@@ -126,46 +210,6 @@ def assign_units(features, centroids):
     flat = features.reshape(-1, features.shape[-1]).float()
     labels = torch.cdist(flat, centroids.float()).argmin(dim=1)
     return labels.reshape(features.shape[:-1])
-
-
-def mask_spans(frame_mask, mask_prob=0.8, mask_length=10, min_masks=2):
-    """HuBERT's span masking (``transformers``' sampler), over the real
-    frames only.
-
-    Arguments
-    ---------
-    frame_mask : torch.Tensor
-        ``[batch, frames]`` True on real frames.
-    mask_prob : float
-        Share of frames that start a span (an upper bound of the masked
-        share, as in HuBERT).
-    mask_length : int
-        Span length in frames.
-    min_masks : int
-        Spans per utterance at least.
-
-    Returns
-    -------
-    torch.Tensor
-        ``[batch, frames]`` bool, True where masked.
-
-    Example
-    -------
-    >>> fm = torch.tensor([[True] * 50, [True] * 20 + [False] * 30])
-    >>> m = mask_spans(fm, 0.5, 5)
-    >>> bool(m[1, 20:].any()), bool(m[0].any())
-    (False, True)
-    """
-    from transformers.models.hubert.modeling_hubert import (
-        _compute_mask_indices,
-    )
-
-    lengths = frame_mask.sum(dim=1)
-    length = max(1, min(mask_length, int(lengths.min()) - 1))
-    mask = _compute_mask_indices(
-        tuple(frame_mask.shape), mask_prob=mask_prob, mask_length=length,
-        attention_mask=frame_mask.long().cpu(), min_masks=min_masks)
-    return torch.from_numpy(mask).to(frame_mask.device) & frame_mask
 
 
 @dataclass

@@ -146,6 +146,42 @@ def load_ssl_model(source, cache_dir=None):
     return model
 
 
+def ssl_model(source=None, config=None):
+    """The SSL model of a fine-tuning YAML, switched by one key: a HuBERT
+    or wav2vec2 checkpoint (``source``: hub id or local folder, with its
+    weights) or the built-in architecture (``config``; its weights come
+    from the encoder's ``checkpoint``, or none: training from scratch).
+
+    Arguments
+    ---------
+    source : str, optional
+        See `load_ssl_model`.
+    config : transformers.HubertConfig, optional
+        Used when ``source`` is None.
+
+    Returns
+    -------
+    transformers.PreTrainedModel
+
+    Example
+    -------
+    >>> from speechbrain_ee.distill.hubert import hubert_config
+    >>> model = ssl_model(config=hubert_config(
+    ...     hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+    ...     intermediate_size=64, conv_dim=16))
+    >>> type(model).__name__
+    'HubertModel'
+    """
+    from speechbrain_ee.distill.hubert import build_hubert
+
+    if source:
+        return load_ssl_model(source)
+    if config is None:
+        raise ValueError("ssl_model: give a source (hub id or folder) or "
+                         "the built-in model's config.")
+    return build_hubert(config)
+
+
 def build_teacher(source=None, config=None, codeword_head=None,
                   checkpoint=None, fairseq_head=None):
     """The teacher of a distillation YAML: a real SSL model or the built-in

@@ -4,7 +4,13 @@ import pytest
 
 from speechbrain_ee.dataio.corpus import build_corpora
 
-from .recipe_runs import TINY_BLANK_SKIP, TINY_COMPOSED, distill_command, run_recipe
+from .recipe_runs import (
+    TINY_BLANK_SKIP,
+    TINY_COMPOSED,
+    TINY_TEACHER,
+    distill_command,
+    run_recipe,
+)
 
 
 @pytest.fixture(scope="session")
@@ -35,14 +41,21 @@ def composed_run(tiny_corpora, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def teacher(tiny_corpora, tmp_path_factory):
-    """Three epochs of the tiny built-in HuBERT teacher (distillation and
-    S3-Router tests start from it)."""
+def tiny_pool(tmp_path_factory):
+    """The tiny unlabelled pool (mini-librilight) for self-supervised
+    pretraining."""
+    return build_corpora(tmp_path_factory.mktemp("pool"), preset="tiny",
+                         seed=7, only="librilight")["librilight"]
+
+
+@pytest.fixture(scope="session")
+def teacher(tiny_corpora, tiny_pool, tmp_path_factory):
+    """Three epochs of the tiny built-in HuBERT teacher on the training
+    audio and the unlabelled pool (distillation and S3-Router tests start
+    from it)."""
     out = tmp_path_factory.mktemp("teacher") / "run"
     run_recipe("", "", tiny_corpora, out, "--number_of_epochs=3",
-               "--hidden_size=32", "--num_layers=2", "--num_heads=4",
-               "--ffn_size=64", "--conv_dim=32", "--num_units=20",
-               "--codeword_dim=16", "--warmup_steps=5", "--lr_adam=0.002",
-               command=distill_command("pretrain_teacher.py",
-                                       "hubert_teacher.yaml"))
+               f"--unlabelled_folder={tiny_pool}",
+               *TINY_TEACHER, command=distill_command("pretrain_teacher.py",
+                                                      "hubert_teacher.yaml"))
     return out

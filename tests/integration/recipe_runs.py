@@ -14,6 +14,11 @@ TEACHER = ["--teacher_hidden_size=32", "--teacher_layers=2",
            "--teacher_heads=4", "--teacher_ffn_size=64",
            "--teacher_conv_dim=32", "--num_codewords=20",
            "--codeword_dim=16"]
+# The tiny built-in teacher's pretraining (the progress log at every step).
+TINY_TEACHER = ["--hidden_size=32", "--num_layers=2", "--num_heads=4",
+                "--ffn_size=64", "--conv_dim=32", "--num_units=20",
+                "--codeword_dim=16", "--warmup_steps=5", "--lr_adam=0.002",
+                "--progress_interval=1", "--lr_cooldown=null"]
 TINY_BLANK_SKIP = [
     "--d_model=48", "--num_encoder_layers=3", "--skip_layer=2",
     "--d_ffn=96", "--nhead=4", "--lr_adam=0.002",

@@ -15,9 +15,17 @@ import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from speechbrain_ee.training import load_pretrained
+from speechbrain_ee.training import best_checkpoint_file, load_pretrained, read_progress
 
-from .recipe_runs import RECIPES, REPO_ROOT, TEACHER, distill_command, run_recipe
+from .recipe_runs import (
+    RECIPES,
+    REPO_ROOT,
+    TEACHER,
+    TINY_TEACHER,
+    distill_command,
+    epoch_steps,
+    run_recipe,
+)
 from .round_trip import check_portable_export
 
 DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
@@ -50,6 +58,42 @@ def test_teacher_pretraining(teacher):
     assert "masked_acc" in (teacher / "train_log.txt").read_text()
     assert (teacher / "teacher.ckpt").is_file()
     assert (teacher / "save" / "kmeans_20.pt").is_file()
+    # the unlabelled pool joined the training audio
+    rows = {name: len((teacher / "save" / name).read_text().splitlines())
+            for name in ("train.csv", "unlabelled.csv", "pretrain.csv")}
+    assert rows["pretrain.csv"] == rows["train.csv"] + rows["unlabelled.csv"] - 1
+
+
+def test_second_iteration_clusters_a_layer_of_the_first(teacher, tiny_corpora,
+                                                        tmp_path):
+    """HuBERT's second iteration: the targets are k-means units of a layer
+    of the first model; the masked prediction loss falls."""
+    out = tmp_path / "iter2"
+    run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+               out, "--number_of_epochs=3", "--unlabelled_folder=null",
+               f"--units_from={teacher / 'teacher.ckpt'}", "--units_layer=1",
+               *TINY_TEACHER)
+    losses = log_values(out, "loss")
+    assert losses[3] < losses[1], losses
+    centroids = torch.load(out / "save" / "kmeans_20.pt")
+    assert centroids.shape == (20, 32)  # the first model's width, not MFCC's 39
+
+
+def test_teacher_pretraining_resumes_exactly(teacher, tiny_corpora, tiny_pool,
+                                             tmp_path):
+    """Stopped after epoch 1 and run again, pretraining continues with the
+    uninterrupted run's losses (masks and dropout from the saved random
+    state)."""
+    out = tmp_path / "run"
+    for epochs in (1, 3):
+        run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+                   out, f"--number_of_epochs={epochs}",
+                   f"--unlabelled_folder={tiny_pool}", *TINY_TEACHER)
+    resumed, whole = read_progress(out), read_progress(teacher)
+    first = epoch_steps(out)[1]
+    assert len(whole) == len(resumed) and len(whole) > first + 2
+    assert [(step, loss) for step, _, loss in resumed[first:]] == \
+        [(step, loss) for step, _, loss in whole[first:]]
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +142,7 @@ def test_missing_teacher_checkpoint_is_named(tiny_corpora, tmp_path):
 
 
 FINE_TUNING = {  # CTC YAML -> the distillation YAML it starts from
-    "hubert_teacher_ctc.yaml": None,
+    "ssl_ctc.yaml": None,
     "distilled_student_ctc.yaml": "distill_deep_thin.yaml",
     "distilled_student_fbank_ctc.yaml": "distill_deep_thin_fbank.yaml",
     "distilhubert_ctc.yaml": "distilhubert.yaml",
@@ -114,8 +158,9 @@ def fine_tuning_overrides(hparams, students, teacher):
     if source:
         folder = ["--distill_folder", str(students[source]),
                   *STUDENT_SIZES.get(source, STUDENT)]
-    else:
-        folder = ["--teacher_folder", str(teacher)]
+    else:  # the tri-stage schedule and frozen start scaled to 2 epochs
+        folder = ["--teacher_folder", str(teacher), "--total_steps=20",
+                  "--encoder_freeze_steps=2"]
     return [*TEACHER, *folder, *CTC]
 
 
@@ -131,13 +176,41 @@ def fine_tuned(students, teacher, tiny_corpora, tmp_path_factory):
     return runs
 
 
+def encoder_change(run, teacher):
+    """Largest change of an encoder weight from the teacher's, and of the
+    CTC layer's from its first checkpoint, in a fine-tuning run's last
+    checkpoint."""
+    model = torch.load(best_checkpoint_file(run, min_key=None))
+    pretrained = torch.load(teacher / "teacher.ckpt")
+    return max(float((model[f"0.{name}"] - value).abs().max())
+               for name, value in pretrained.items()
+               if f"0.{name}" in model)
+
+
+def test_ssl_fine_tuning_head_first(teacher, fine_tuned, tiny_corpora,
+                                    tmp_path):
+    """Encoder frozen for more steps than the run has: the CTC head alone
+    learns (the loss falls) and every encoder weight stays the
+    pretrained one; frozen for 2 steps only (the fixture's run), the
+    encoder learns after them."""
+    out = tmp_path / "run"
+    run_recipe("CTC", "ssl_ctc.yaml", tiny_corpora, out, "--number_of_epochs=3",
+               *fine_tuning_overrides("ssl_ctc.yaml", {}, teacher),
+               "--encoder_freeze_steps=1000", "--progress_interval=1")
+    losses = [loss for _, _, loss in read_progress(out)]
+    assert len(losses) > 6 and sum(losses[-3:]) < sum(losses[:3]), losses
+    assert encoder_change(out, teacher) == 0.0
+    assert encoder_change(fine_tuned["ssl_ctc.yaml"], teacher) > 0.0
+
+
 @pytest.mark.parametrize("hparams", sorted(FINE_TUNING))
 def test_ctc_fine_tuning_starts_from_the_distilled_weights(
         students, teacher, fine_tuned, tmp_path, hparams):
     overrides = fine_tuning_overrides(hparams, students, teacher)
     text = (RECIPES / "CTC" / "hparams" / hparams).read_text()
     loaded = load_hyperpyyaml(text, _overrides(overrides, tmp_path))
-    load_pretrained(loaded["pretrainer"])
+    if "pretrainer" in loaded:  # the SSL encoder loads its checkpoint itself
+        load_pretrained(loaded["pretrainer"])
     source = FINE_TUNING[hparams]
     key, ckpt = (("student", students[source] / "student.ckpt") if source
                  else ("encoder", teacher / "teacher.ckpt"))
@@ -162,16 +235,21 @@ def test_benchmark_compares_teacher_and_students(fine_tuned, tmp_path,
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     summary = bench.main([
-        "--teacher", str(fine_tuned["hubert_teacher_ctc.yaml"]),
+        "--teacher", str(fine_tuned["ssl_ctc.yaml"]),
         "--student", str(fine_tuned["distilled_student_ctc.yaml"]),
         "--student-fbank", str(fine_tuned["distilled_student_fbank_ctc.yaml"]),
+        "--distilhubert", str(fine_tuned["distilhubert_ctc.yaml"]),
         "--repeats", "1", "--out", str(tmp_path / "bench"),
     ])
     rows = summary["rows"]
     assert rows["teacher"]["params"] > rows["student"]["params"] > \
         rows["student_fbank"]["params"] > 0
+    # DistilHuBERT: the teacher's width, fewer layers
+    assert rows["student"]["params"] < rows["distilhubert"]["params"] < \
+        rows["teacher"]["params"]
     assert all(row["seconds"] > 0 for row in rows.values())
-    assert "Fbank vs CNN front end" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Fbank vs CNN front end" in out and "DistilHuBERT vs teacher" in out
     assert (tmp_path / "bench" / "distill.png").stat().st_size > 5000
     assert doctest.testmod(bench).failed == 0
 
@@ -188,3 +266,26 @@ def _overrides(args, tmp_path):
         pairs[key] = value
     pairs["output_folder"] = str(tmp_path / "load")
     return "\n".join(f"{k}: {v}" for k, v in pairs.items())
+
+
+def test_ssl_probe_tool_measures_units_and_layers(teacher, blank_skip_run, tmp_path):
+    """tools/ssl_probe.py on the tiny teacher, aligned by a tiny CTC run:
+    one row per layer and model, the targets' unit quality, the plot."""
+    spec = importlib.util.spec_from_file_location(
+        "ssl_probe_tool", REPO_ROOT / "tools" / "ssl_probe.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    results = tool.main([str(teacher), "--aligner", str(blank_skip_run),
+                         "--train-utts", "12", "--dev-utts", "6",
+                         "--num-units", "8", "--probe-steps", "5",
+                         "--random-baseline", "--out", str(tmp_path)])
+    assert set(results) == {"pretrained", "random init"}
+    for result in results.values():
+        assert [row["layer"] for row in result["layers"]] == [0, 1, 2]
+        for row in result["layers"]:
+            assert 0.0 <= row["pnmi"] <= 1.0 and row["frames"] > 100
+    targets = results["pretrained"]["targets"]
+    assert 0.0 < targets["pnmi"] < 1.0
+    assert targets == results["random init"]["targets"]  # the same frames
+    assert (tmp_path / "ssl_probe.png").stat().st_size > 5000
+    assert "pretraining targets" in (tmp_path / "ssl_probe.md").read_text()

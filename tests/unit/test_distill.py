@@ -1,7 +1,9 @@
 """Tests of SSL distillation: the losses against hand computations, the
 frozen teacher, hidden states against transformers' own, padding
 invariance, front-end frame rates, the fairseq head loader, the DistilHuBERT
-initialisation and a few distillation steps that lower the loss."""
+initialisation and a few distillation steps that lower the loss; the SSL
+encoder's fine-tuning options (LayerDrop, feature masking, its pretrained
+checkpoint)."""
 
 import math
 
@@ -10,7 +12,9 @@ import torch
 
 from speechbrain_ee.distill.hubert import (
     CodewordHead,
+    SSLEncoder,
     build_hubert,
+    encoder_hidden_states,
     hubert_config,
 )
 from speechbrain_ee.distill.losses import (
@@ -18,6 +22,7 @@ from speechbrain_ee.distill.losses import (
     frontend_loss,
     regression_loss,
 )
+from speechbrain_ee.distill.pretrain import HuBERTPretrainer
 from speechbrain_ee.distill.student import (
     DistillStudent,
     FbankFrontEnd,
@@ -282,3 +287,53 @@ def test_frozen_cnn_builds_no_graph():
             lambda module, args, out: seen.append(out.requires_grad))
         encoder(torch.randn(2, 8000), torch.ones(2)).sum().backward()
     assert seen == [False, True]
+
+
+def test_layerdrop_skips_layers_in_training_only():
+    """LayerDrop 1.0: in training every layer is skipped (each hidden state
+    is the input of layer 1); in eval none is."""
+    torch.manual_seed(0)
+    model = build_hubert(**{**TINY, "layerdrop": 1.0})
+    feats = torch.randn(2, 20, 32)
+    mask = torch.ones(2, 20, dtype=torch.bool)
+    model.train()
+    states = encoder_hidden_states(model.encoder, feats, mask)
+    assert all(torch.equal(s, states[0]) for s in states[1:])
+    model.eval()
+    states = encoder_hidden_states(model.encoder, feats, mask)
+    assert not torch.equal(states[1], states[0])
+
+
+def test_ssl_encoder_masks_features_in_training_only():
+    torch.manual_seed(0)
+    model = build_hubert(**{**TINY, "mask_time_prob": 0.5})
+    encoder = SSLEncoder(model, mask_time_prob=0.5, mask_time_length=4,
+                         mask_feature_prob=0.3, mask_feature_length=4)
+    features = torch.randn(2, 30, 32)
+    frame_mask = torch.ones(2, 30, dtype=torch.bool)
+    frame_mask[1, 20:] = False
+    masked = encoder.mask_features(features, frame_mask)
+    embed = model.masked_spec_embed
+    # masked frames hold the mask embedding (bar the zeroed channels)
+    spans = (masked == embed).sum(-1) >= 32 * 0.5
+    assert spans[0].any() and not spans[1, 20:].any()
+    zero_channels = (masked == 0).all(dim=1)
+    assert zero_channels.any(dim=1).all()
+    wavs = torch.randn(2, 8000)
+    encoder.eval()
+    assert torch.equal(encoder(wavs), encoder(wavs))  # no masking in eval
+
+
+def test_ssl_encoder_loads_a_pretraining_checkpoint_and_refuses_a_wrong_one(tmp_path):
+    torch.manual_seed(0)
+    pretrained = HuBERTPretrainer(build_hubert(**{**TINY, "mask_time_prob": 0.5}),
+                                  CodewordHead(32, 16, 10))
+    torch.save(pretrained.state_dict(), tmp_path / "teacher.ckpt")
+    encoder = SSLEncoder(build_hubert(**{**TINY, "mask_time_prob": 0.5}),
+                         CodewordHead(32, 16, 10),
+                         checkpoint=str(tmp_path / "teacher.ckpt"))
+    for name, value in pretrained.model.state_dict().items():
+        assert torch.equal(encoder.model.state_dict()[name], value), name
+    with pytest.raises(RuntimeError, match="does not fit"):
+        SSLEncoder(build_hubert(**{**TINY, "hidden_size": 16}),
+                   CodewordHead(16, 16, 10), checkpoint=str(tmp_path / "teacher.ckpt"))

@@ -22,7 +22,8 @@ DISTILL = RECIPES.parent / "distill" / "hparams"
 
 def teacher_folder(tmp_path_factory=None, _cache={}):
     """A folder with a ``teacher.ckpt`` of the built-in teacher's default
-    architecture (random weights): what the routed YAMLs load when built."""
+    architecture (random weights): what the routed and SSL fine-tuning
+    YAMLs load when built."""
     if "folder" not in _cache:
         import tempfile
 
@@ -38,7 +39,7 @@ def teacher_folder(tmp_path_factory=None, _cache={}):
 
 
 def finetuned_run(_cache={}):
-    """A run folder with a best checkpoint of ``hubert_teacher_ctc.yaml``'s
+    """A run folder with a best checkpoint of ``ssl_ctc.yaml``'s
     model (random weights): what the pruning YAML starts from."""
     if "folder" not in _cache:
         import tempfile
@@ -46,7 +47,7 @@ def finetuned_run(_cache={}):
         from speechbrain.utils.checkpoints import Checkpointer
 
         folder = Path(tempfile.mkdtemp(prefix="finetuned_"))
-        model = load("CTC/hubert_teacher_ctc.yaml")["model"]
+        model = load("CTC/ssl_ctc.yaml")["model"]
         Checkpointer(folder / "save", {"model": model}).save_checkpoint(
             meta={"WER": 50.0})
         _cache["folder"] = folder
@@ -60,7 +61,8 @@ def load(name):
     overrides = {}
     if "finetuned_run:" in text:  # loads a fine-tuned run when built
         overrides["finetuned_run"] = str(finetuned_run())
-    elif "RoutedEncoder" in text:  # loads the teacher's weights when built
+    elif "RoutedEncoder" in text or "ssl_checkpoint:" in text:
+        # loads the teacher's weights when built
         overrides["teacher_folder"] = str(teacher_folder())
     return load_hyperpyyaml(text, overrides)
 

@@ -1,10 +1,13 @@
-"""The recipes' shared Brain: the learning-rate cool-down over a run."""
+"""The recipes' shared Brain: the learning-rate cool-down over a run, the
+run options of the YAML and the command line, the encoder's learning-rate
+group."""
 
+import speechbrain as sb
 import torch
 from speechbrain.nnet.schedulers import NoamScheduler
 from speechbrain.utils.epoch_loop import EpochCounter
 
-from speechbrain_ee.training import BudgetedBrain, read_progress
+from speechbrain_ee.training import BudgetedBrain, make_brain, param_groups, read_progress
 
 
 class _Regression(BudgetedBrain):
@@ -50,3 +53,55 @@ def test_cooldown_takes_the_learning_rate_to_zero_over_the_last_share(tmp_path):
     expected = [lr * (1 - step / 8) / 0.5 for step, lr in zip(steps[4:], noam[4:])]
     assert cooled[4:] == [float(f"{lr:.3g}") for lr in expected]
     assert cooled[-1] == 0.0 and noam[-1] > 0.01
+
+
+def _brain(run_opts, **hparams):
+    """A `make_brain` Brain over a tiny model with these YAML values."""
+    model = torch.nn.Linear(3, 1)
+    hparams = {"modules": {"model": model}, "opt_class": None,
+               "checkpointer": None, **hparams}
+    return make_brain(_Regression, hparams, run_opts)
+
+
+def test_make_brain_keeps_the_yaml_run_options_the_command_line_leaves():
+    """The YAML's run options apply unless the command line gives them
+    (SpeechBrain's defaults had replaced them: no intra-epoch checkpoint
+    ever ran)."""
+    _, run_opts, _ = sb.parse_arguments(["x.yaml", "--device=cpu"])
+    brain = _brain(run_opts, ckpt_interval_minutes=5, max_grad_norm=10.0)
+    assert brain.ckpt_interval_minutes == 5 and brain.max_grad_norm == 10.0
+    _, run_opts, _ = sb.parse_arguments(["x.yaml", "--max_grad_norm=2.0"])
+    brain = _brain(run_opts, ckpt_interval_minutes=5, max_grad_norm=10.0)
+    assert brain.max_grad_norm == 2.0 and brain.ckpt_interval_minutes == 5
+
+
+def test_make_brain_takes_the_precision_from_the_yaml_or_the_command_line(
+        monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    _, run_opts, _ = sb.parse_arguments(["x.yaml", "--device=cpu"])
+    assert _brain(run_opts, precision="bf16").precision == "bf16"
+    assert _brain(run_opts).precision == "fp32"
+    _, run_opts, _ = sb.parse_arguments(["x.yaml", "--precision=fp32"])
+    assert _brain(run_opts, precision="bf16").precision == "fp32"
+
+
+def test_encoder_group_learns_at_its_share_of_the_rate(tmp_path):
+    """`param_groups` and `BudgetedBrain`: each schedule step sets every
+    group's rate, then the encoder's group gets its lr_scale."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Linear(3, 1))
+    data = [(torch.randn(2, 3), torch.randn(2, 1)) for _ in range(3)]
+    hparams = {"noam_annealing": NoamScheduler(lr_initial=0.1, n_warmup_steps=2),
+               "epoch_counter": EpochCounter(1), "output_folder": str(tmp_path)}
+
+    class Brain(_Regression):
+        def init_optimizers(self):
+            self.optimizer = torch.optim.SGD(
+                param_groups(self.modules, self.modules.model[0], 0.25), lr=0.1)
+
+    brain = Brain(modules={"model": model}, hparams=hparams,
+                  run_opts={"device": "cpu"})
+    brain.fit(hparams["epoch_counter"], data,
+              train_loader_kwargs={"batch_size": None})
+    head, encoder = brain.optimizer.param_groups
+    assert head["lr"] > 0 and encoder["lr"] == head["lr"] * 0.25

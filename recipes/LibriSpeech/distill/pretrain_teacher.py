@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Recipe: pretrain the built-in distillation teacher, a small HuBERT, by
-masked prediction of k-means units of MFCC features (HuBERT's first
-iteration) on the audio of LibriSpeech or the built-in mini-librispeech.
+masked prediction of k-means units (HuBERT's iterations: units of MFCC
+features first, then of a layer of the first model), on the audio of
+LibriSpeech or the built-in mini-librispeech and an unlabelled pool in
+Libri-Light's layout.
 
 Where a real HuBERT can be downloaded this step is not needed: the
 distillation YAMLs take a hub id or a local folder instead.
@@ -10,9 +12,12 @@ To run (from the repository root)::
 
     speechbrain-ee corpus --out corpora      # the built-in corpora, once
     python recipes/LibriSpeech/distill/pretrain_teacher.py \
-        recipes/LibriSpeech/distill/hparams/hubert_teacher.yaml
+        recipes/LibriSpeech/distill/hparams/hubert_teacher.yaml \
+        --max_train_minutes 45
 
-It writes ``<output_folder>/teacher.ckpt`` (the best checkpoint's teacher,
+Killed and run again with the same command, it continues from its last
+checkpoint (every ``ckpt_interval_minutes``), random state included. It
+writes ``<output_folder>/teacher.ckpt`` (the best checkpoint's teacher,
 lowest dev loss), which ``train.py``'s YAMLs load.
 
 Authors
@@ -20,14 +25,19 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import csv
 import os
 import sys
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import if_main_process
+from speechbrain.utils.distributed import if_main_process, run_on_main
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ee.dataio.librilight_prepare import (
+    UNLABELLED_COLUMNS,
+    prepare_librilight,
+)
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
     make_loader_kwargs,
@@ -56,7 +66,8 @@ class TeacherPretraining(BudgetedBrain):
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
         out = self.modules.teacher(wavs, wav_lens)
-        units = assign_units(self.hparams.mfcc_units(wavs), self.centroids)
+        units = assign_units(self.hparams.unit_features(wavs, wav_lens),
+                             self.centroids)
         return out, units
 
     def compute_objectives(self, predictions, batch, stage):
@@ -116,7 +127,7 @@ def fit_units(hparams, train_data):
         train_data, batch_size=hparams["batch_size"])
     for batch in loader:
         wavs, wav_lens = batch.sig
-        feats = hparams["mfcc_units"](wavs)
+        feats = hparams["unit_features"](wavs, wav_lens)
         lengths = torch.round(wav_lens * feats.shape[1]).long()
         for feat, length in zip(feats, lengths):
             frames.append(feat[:length])
@@ -125,7 +136,7 @@ def fit_units(hparams, train_data):
             break
     features = torch.cat(frames)[: hparams["kmeans_max_frames"]]
     logger.info(f"k-means: {hparams['num_units']} units of "
-                f"{features.shape[0]} MFCC frames")
+                f"{features.shape[0]} frames")
     centroids = kmeans(features, hparams["num_units"],
                        hparams["kmeans_iterations"], hparams["seed"])
     if if_main_process():
@@ -133,11 +144,47 @@ def fit_units(hparams, train_data):
     return centroids
 
 
+def pretraining_csv(hparams):
+    """The training audio: the LibriSpeech training CSV and, with
+    ``unlabelled_folder``, the pool's manifest, merged into
+    ``pretrain_csv`` (columns ``ID, duration, wav, spk_id``).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+
+    Returns
+    -------
+    str
+        The CSV to train on.
+    """
+    if not hparams.get("unlabelled_folder"):
+        return hparams["train_csv"]
+    pool_csv = os.path.join(hparams["save_folder"], "unlabelled.csv")
+    run_on_main(prepare_librilight, kwargs={
+        "data_folder": hparams["unlabelled_folder"], "save_csv": pool_csv,
+        "splits": hparams["unlabelled_splits"]})
+    if if_main_process():
+        with open(hparams["pretrain_csv"] + ".tmp", "w", newline="",
+                  encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(UNLABELLED_COLUMNS)
+            for path in (hparams["train_csv"], pool_csv):
+                with open(path, newline="", encoding="utf-8") as fin:
+                    for row in csv.DictReader(fin):
+                        writer.writerow([row[c] for c in UNLABELLED_COLUMNS])
+        os.replace(hparams["pretrain_csv"] + ".tmp", hparams["pretrain_csv"])
+    sb.utils.distributed.ddp_barrier()
+    return hparams["pretrain_csv"]
+
+
 def main(argv):
     """Parses the command line, prepares data, fits the units, trains and
     writes the teacher."""
     hparams, run_opts = setup_experiment(argv)
-    train_data, valid_data, _ = dataio_prepare(hparams, tokenizer=None)
+    train_data, valid_data, _ = dataio_prepare(
+        dict(hparams, train_csv=pretraining_csv(hparams)), tokenizer=None)
     train_kwargs, valid_kwargs = make_loader_kwargs(
         hparams, train_data, valid_data)
 

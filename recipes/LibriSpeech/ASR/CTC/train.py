@@ -55,6 +55,7 @@ from speechbrain_ee.training import (
     BudgetedBrain,
     load_pretrained,
     make_brain,
+    param_groups,
     setup_experiment,
 )
 
@@ -76,6 +77,35 @@ class ASR(BudgetedBrain):
     """
 
     lexicon_searcher = None  # main() sets the YAML's `lexicon_searcher`
+    encoder_params = ()  # trained encoder parameters (encoder_freeze_steps)
+
+    def init_optimizers(self):
+        """SpeechBrain's optimiser; with ``encoder_lr_scale`` (SSL
+        fine-tuning) the encoder's parameters in a group of their own at
+        that share of the learning rate (`param_groups`)."""
+        encoder = self.model.encoder
+        if getattr(self.hparams, "encoder_freeze_steps", 0):
+            self.encoder_params = [p for p in encoder.parameters()
+                                   if p.requires_grad]
+        scale = getattr(self.hparams, "encoder_lr_scale", None)
+        if scale is None or self.opt_class is None:
+            return super().init_optimizers()
+        self.optimizer = self.opt_class(
+            param_groups(self.modules, encoder, scale))
+        self.optimizers_dict = {"opt_class": self.optimizer}
+        if self.checkpointer is not None:
+            self.checkpointer.add_recoverable("optimizer", self.optimizer)
+
+    def fit_batch(self, batch):
+        """One step; the encoder stays fixed (no gradient computed) for the
+        first ``encoder_freeze_steps`` optimiser steps, as in wav2vec2 and
+        HuBERT fine-tuning: the new head learns on the pretrained features
+        first."""
+        frozen = self.optimizer_step < getattr(
+            self.hparams, "encoder_freeze_steps", 0)
+        for param in self.encoder_params:
+            param.requires_grad_(not frozen)
+        return super().fit_batch(batch)
 
     def compute_forward(self, batch, stage):
         """Waveforms -> features -> the model's `EncoderOutput`."""
