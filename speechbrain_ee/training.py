@@ -469,6 +469,10 @@ def make_brain(brain_class, hparams, run_opts):
 
     if isinstance(run_opts, dict):  # every key given explicitly
         run_opts = RunOptions.from_dictionary(run_opts)
+    if isinstance(run_opts.optimizer_step_limit, str):
+        # SpeechBrain 1.1's parser leaves --optimizer_step_limit a string
+        run_opts = dataclasses.replace(
+            run_opts, optimizer_step_limit=int(run_opts.optimizer_step_limit))
     given = run_opts.overridden_args
     precision = run_opts.precision if "precision" in given else \
         hparams.get("precision")

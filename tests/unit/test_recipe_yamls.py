@@ -131,3 +131,32 @@ def test_joint_yaml_wires_encoder_decoder(name):
     assert hparams["ctc_scorer"].ctc_fc is hparams["ctc_lin"]
     assert len({hparams["bos_index"], hparams["eos_index"],
                 hparams["blank_index"]}) == 3
+
+
+@pytest.mark.parametrize("kind", ["hubert", "wav2vec2"])
+def test_ssl_ctc_fine_tunes_a_transformers_model_from_a_local_folder(tmp_path, kind):
+    """``ssl_source``: a folder saved with ``save_pretrained`` (what a hub id
+    downloads) is the encoder, weights and all; nothing is downloaded."""
+    import torch
+    import transformers
+
+    config_class, model_class = {
+        "hubert": (transformers.HubertConfig, transformers.HubertModel),
+        "wav2vec2": (transformers.Wav2Vec2Config, transformers.Wav2Vec2Model),
+    }[kind]
+    torch.manual_seed(0)
+    model = model_class(config_class(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, conv_dim=[16] * 7, num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=4, mask_time_prob=0.05))
+    model.save_pretrained(tmp_path / kind)
+    text = (RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml").read_text(encoding="utf-8")
+    hparams = load_hyperpyyaml(text, {
+        "ssl_source": str(tmp_path / kind), "ssl_checkpoint": None,
+        "teacher_hidden_size": 32, "output_folder": str(tmp_path / "run")})
+    loaded = hparams["encoder"].model
+    assert type(loaded).__name__ == model_class.__name__
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name
+    out = hparams["ctc_model"](torch.randn(2, 16000), torch.tensor([1.0, 0.6]))
+    assert out.output.shape[-1] == hparams["output_neurons"]

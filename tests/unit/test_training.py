@@ -105,3 +105,9 @@ def test_encoder_group_learns_at_its_share_of_the_rate(tmp_path):
               train_loader_kwargs={"batch_size": None})
     head, encoder = brain.optimizer.param_groups
     assert head["lr"] > 0 and encoder["lr"] == head["lr"] * 0.25
+
+
+def test_make_brain_reads_the_optimizer_step_limit_as_a_number():
+    """SpeechBrain 1.1's parser leaves --optimizer_step_limit a string."""
+    _, run_opts, _ = sb.parse_arguments(["x.yaml", "--optimizer_step_limit=5"])
+    assert _brain(run_opts).optimizer_step_limit == 5

@@ -13,7 +13,7 @@ To run (from the repository root)::
     speechbrain-ee corpus --out corpora      # the built-in corpora, once
     python recipes/LibriSpeech/distill/pretrain_teacher.py \
         recipes/LibriSpeech/distill/hparams/hubert_teacher.yaml \
-        --max_train_minutes 45
+        --max_train_minutes 40
 
 Killed and run again with the same command, it continues from its last
 checkpoint (every ``ckpt_interval_minutes``), random state included. It
