@@ -194,9 +194,10 @@ def test_ssl_fine_tuning_head_first(teacher, fine_tuned, tiny_corpora,
     pretrained one; frozen for 2 steps only (the fixture's run), the
     encoder learns after them."""
     out = tmp_path / "run"
+    overrides = [arg for arg in fine_tuning_overrides("ssl_ctc.yaml", {}, teacher)
+                 if not arg.startswith("--encoder_freeze_steps")]
     run_recipe("CTC", "ssl_ctc.yaml", tiny_corpora, out, "--number_of_epochs=3",
-               *fine_tuning_overrides("ssl_ctc.yaml", {}, teacher),
-               "--encoder_freeze_steps=1000", "--progress_interval=1")
+               *overrides, "--encoder_freeze_steps=1000", "--progress_interval=1")
     losses = [loss for _, _, loss in read_progress(out)]
     assert len(losses) > 6 and sum(losses[-3:]) < sum(losses[:3]), losses
     assert encoder_change(out, teacher) == 0.0
@@ -242,8 +243,10 @@ def test_benchmark_compares_teacher_and_students(fine_tuned, tmp_path,
         "--repeats", "1", "--out", str(tmp_path / "bench"),
     ])
     rows = summary["rows"]
-    assert rows["teacher"]["params"] > rows["student"]["params"] > \
-        rows["student_fbank"]["params"] > 0
+    # both students are smaller than the teacher (which of the two front
+    # ends is smaller depends on the sizes: the CPU CNN is small)
+    assert rows["teacher"]["params"] > max(rows["student"]["params"],
+                                           rows["student_fbank"]["params"])
     # DistilHuBERT: the teacher's width, fewer layers
     assert rows["student"]["params"] < rows["distilhubert"]["params"] < \
         rows["teacher"]["params"]
