@@ -83,8 +83,9 @@ def batches(csv_path, aligner_hparams, tokenizer, limit):
                                for words in refs]
 
 
-def measure(model, aligner, data_args, pretrain_hparams, centroids, args):
-    """The unit and probe measurements of one model."""
+def measure(models, aligner, data_args, pretrain_hparams, centroids, args):
+    """The unit and probe measurements of each model, on frames aligned
+    once for all of them."""
     from speechbrain_ee.analysis.ssl_probe import (
         collect,
         fit_linear_probe,
@@ -95,25 +96,28 @@ def measure(model, aligner, data_args, pretrain_hparams, centroids, args):
 
     train_csv, dev_csv, aligner_hparams, tokenizer = data_args
     units = pretrain_hparams["unit_features"]
-    train = collect(model, aligner, batches(train_csv, aligner_hparams, tokenizer,
-                                            args.train_utts), units, centroids)
-    dev = collect(model, aligner, batches(dev_csv, aligner_hparams, tokenizer,
-                                          args.dev_utts), units, centroids)
+    train = collect(models, aligner, batches(train_csv, aligner_hparams, tokenizer,
+                                             args.train_utts))
+    dev = collect(models, aligner, batches(dev_csv, aligner_hparams, tokenizer,
+                                           args.dev_utts), units, centroids)
     dev_chars = torch.cat(dev.chars)
-    result = {"targets": unit_quality(torch.cat(dev.units), dev_chars,
-                                      len(centroids)), "layers": []}
-    for layer, states in enumerate(train.states):
-        layer_centroids = kmeans(torch.cat(states), args.num_units, 20)
-        dev_units = assign_units(torch.cat(dev.states[layer]), layer_centroids)
-        probe = fit_linear_probe(states, train.tokens, tokenizer.vocab_size(),
-                                 steps=args.probe_steps)
-        cer = probe_cer(probe, dev.states[layer], dev.tokens, tokenizer.decode_ids)
-        row = {"layer": layer, "probe_cer": cer,
-               **unit_quality(dev_units, dev_chars, args.num_units)}
-        result["layers"].append(row)
-        print(f"layer {layer}: probe CER {cer:.1f}, PNMI {row['pnmi']:.3f}",
-              flush=True)
-    return result
+    targets = unit_quality(torch.cat(dev.units), dev_chars, len(centroids))
+    results = {}
+    for name in models:
+        result = results[name] = {"targets": targets, "layers": []}
+        for layer, states in enumerate(train.states[name]):
+            layer_centroids = kmeans(torch.cat(states), args.num_units, 20)
+            dev_states = dev.states[name][layer]
+            dev_units = assign_units(torch.cat(dev_states), layer_centroids)
+            probe = fit_linear_probe(states, train.tokens, tokenizer.vocab_size(),
+                                     steps=args.probe_steps)
+            cer = probe_cer(probe, dev_states, dev.tokens, tokenizer.decode_ids)
+            row = {"layer": layer, "probe_cer": cer,
+                   **unit_quality(dev_units, dev_chars, args.num_units)}
+            result["layers"].append(row)
+            print(f"{name}, layer {layer}: probe CER {cer:.1f}, "
+                  f"PNMI {row['pnmi']:.3f}", flush=True)
+    return results
 
 
 def table(results):
@@ -178,8 +182,7 @@ def main(argv=None):
     if args.random_baseline:
         torch.manual_seed(0)
         models["random init"] = build_hubert(pretrain_hparams["hubert_config"]).eval()
-    results = {name: measure(model, aligner, data_args, pretrain_hparams,
-                             centroids, args) for name, model in models.items()}
+    results = measure(models, aligner, data_args, pretrain_hparams, centroids, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ssl_probe.json").write_text(json.dumps(results, indent=2))

@@ -21,7 +21,7 @@ Authors
 
 import math
 from dataclasses import dataclass, field
-from typing import List
+from typing import Dict, List
 
 import torch
 
@@ -32,8 +32,9 @@ from speechbrain_ee.distill.hubert import encoder_hidden_states, waveform_featur
 class ProbeData:
     """Frames of some utterances with their characters."""
 
-    states: List[List[torch.Tensor]] = field(default_factory=list)
-    """Per layer (0: the input of layer 1), one ``[frames, D]`` per utterance."""
+    states: Dict[str, List[List[torch.Tensor]]] = field(default_factory=dict)
+    """Per model, per layer (0: the input of layer 1), one ``[frames, D]``
+    per utterance."""
     chars: List[torch.Tensor] = field(default_factory=list)
     """Per utterance, the character token of each frame (-1: before the
     first character)."""
@@ -131,13 +132,15 @@ def unit_quality(units, chars, num_units=None):
 
 
 @torch.no_grad()
-def collect(model, aligner, batches, unit_features=None, centroids=None):
-    """Hidden states, characters and target units of utterances.
+def collect(models, aligner, batches, unit_features=None, centroids=None):
+    """Hidden states of some models, and the characters and target units
+    of the same frames (aligned once for all models).
 
     Arguments
     ---------
-    model : transformers.HubertModel
-        The SSL model (eval mode).
+    models : dict
+        Name -> SSL model (``transformers`` HuBERT/wav2vec2, eval mode),
+        all with the same front end (the same frames).
     aligner : callable
         ``(wavs, wav_lens) -> [batch, frames, tokens]`` CTC log-probabilities
         of a trained CTC model (with its own features).
@@ -157,28 +160,32 @@ def collect(model, aligner, batches, unit_features=None, centroids=None):
 
     from speechbrain_ee.distill.pretrain import assign_units
 
-    data = None
+    data = ProbeData()
     for wavs, wav_lens, token_lists in batches:
-        features, frame_mask = waveform_features(model, wavs, wav_lens)
-        states = encoder_hidden_states(model.encoder, features, frame_mask)
-        if data is None:
-            data = ProbeData(states=[[] for _ in states])
+        frames = None
+        for name, model in models.items():
+            features, frame_mask = waveform_features(model, wavs, wav_lens)
+            states = encoder_hidden_states(model.encoder, features, frame_mask)
+            lengths = frame_mask.sum(dim=1).tolist()
+            if frames is not None and lengths != frames:
+                raise ValueError(f"{name}: other frames than the first model; "
+                                 "compare models with the same front end.")
+            frames = lengths
+            layers = data.states.setdefault(name, [[] for _ in states])
+            for layer, state in enumerate(states):
+                layers[layer].extend(state[i, :n].float()
+                                     for i, n in enumerate(frames))
         log_probs = aligner(wavs, wav_lens)
-        units = None
-        if centroids is not None:
-            units = assign_units(unit_features(wavs, wav_lens), centroids)
         align_lens = torch.round(wav_lens * log_probs.shape[1]).long()
         for i, tokens in enumerate(token_lists):
-            frames = int(frame_mask[i].sum())
             targets = torch.tensor([tokens])
             path, _ = F.forced_align(log_probs[i:i + 1, :align_lens[i]].float(),
                                      targets, blank=0)
-            data.chars.append(resample_labels(spike_fill(path[0]), frames))
+            data.chars.append(resample_labels(spike_fill(path[0]), frames[i]))
             data.tokens.append(targets[0])
-            for layer, state in enumerate(states):
-                data.states[layer].append(state[i, :frames].float())
-            if units is not None:
-                data.units.append(units[i, :frames])
+        if centroids is not None:
+            units = assign_units(unit_features(wavs, wav_lens), centroids)
+            data.units.extend(units[i, :n] for i, n in enumerate(frames))
     return data
 
 

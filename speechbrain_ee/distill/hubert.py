@@ -208,6 +208,44 @@ def mask_spans(frame_mask, mask_prob=0.8, mask_length=10, min_masks=2):
     return masked & frame_mask
 
 
+def mask_with_embedding(model, features, frame_mask, mask_prob, mask_length):
+    """HuBERT's input masking: spans of frames (`mask_spans`) replaced by
+    the model's learned mask embedding (``masked_spec_embed``), in
+    pretraining and, sparser, in fine-tuning.
+
+    Arguments
+    ---------
+    model : transformers.HubertModel or transformers.Wav2Vec2Model
+        Built with ``mask_time_prob > 0`` (it then has the embedding).
+    features : torch.Tensor
+        ``[batch, frames, hidden]``, the front end's output.
+    frame_mask : torch.Tensor
+        ``[batch, frames]`` True on real frames.
+    mask_prob, mask_length : float, int
+        See `mask_spans`.
+
+    Returns
+    -------
+    features : torch.Tensor
+        With the masked frames replaced.
+    masked : torch.Tensor
+        ``[batch, frames]`` True where masked.
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=1,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, mask_time_prob=0.5)
+    >>> x, masked = mask_with_embedding(model, torch.randn(1, 30, 32),
+    ...                                 torch.ones(1, 30, dtype=torch.bool), 0.5, 5)
+    >>> bool((x[masked] == model.masked_spec_embed).all())
+    True
+    """
+    masked = mask_spans(frame_mask, mask_prob, mask_length)
+    embed = model.masked_spec_embed.to(features.dtype)
+    return torch.where(masked.unsqueeze(-1), embed, features), masked
+
+
 def encoder_hidden_states(encoder, features, frame_mask, stop=None):
     """Runs a HuBERT/wav2vec2 Transformer encoder layer by layer.
 
@@ -434,9 +472,8 @@ class SSLEncoder(nn.Module):
         embedding, channel spans to zero)."""
         prob, length = self.mask_time
         if prob > 0:
-            masked = mask_spans(frame_mask, prob, length)
-            embed = self.model.masked_spec_embed.to(features.dtype)
-            features = torch.where(masked.unsqueeze(-1), embed, features)
+            features, _ = mask_with_embedding(self.model, features, frame_mask,
+                                              prob, length)
         prob, length = self.mask_feature
         if prob > 0:
             channels = torch.ones(features.shape[0], features.shape[-1],

@@ -25,7 +25,7 @@ from torch import nn
 
 from speechbrain_ee.distill.hubert import (
     encoder_hidden_states,
-    mask_spans,
+    mask_with_embedding,
     waveform_features,
 )
 
@@ -278,9 +278,9 @@ class HuBERTPretrainer(nn.Module):
         features, frame_mask = waveform_features(self.model, wavs, wav_lens)
         masked = torch.zeros_like(frame_mask)
         if mask:
-            masked = mask_spans(frame_mask, self.mask_prob, self.mask_length)
-            embed = self.model.masked_spec_embed.to(features.dtype)
-            features = torch.where(masked.unsqueeze(-1), embed, features)
+            features, masked = mask_with_embedding(
+                self.model, features, frame_mask, self.mask_prob,
+                self.mask_length)
         states = encoder_hidden_states(self.model.encoder, features,
                                        frame_mask)
         return PretrainOutput(self.codeword_head(states[-1]), frame_mask,
