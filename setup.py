@@ -43,6 +43,11 @@ setup(
         # Lexicon-constrained CTC beam search (speechbrain_ee.decoding.lexicon):
         # torchaudio's ctc_decoder runs flashlight-text's C++ decoder.
         "flashlight-text",
+        # Long recordings (speechbrain_ee.inference.longform) are cut at pauses
+        # found by Silero VAD: a neural VAD whose model ships inside the wheel
+        # (loaded from it, no download; needs only torch), robust to noise
+        # where webrtcvad's energy/GMM detector is not.
+        "silero-vad>=6,<7",
     ],
     extras_require={
         # import-linter: the layering contracts of setup.cfg, checked by the tests

@@ -12,6 +12,8 @@ import argparse
 import importlib
 import sys
 
+from speechbrain_ee.errors import run_command
+
 # name -> (module, one-line help)
 COMMANDS = {
     "corpus": (
@@ -87,15 +89,11 @@ def main(argv=None):
     Returns
     -------
     int
-        The exit status.
+        The exit status: 2 for a usage error, 1 for a failure (see
+        `speechbrain_ee.errors`), each reported in one line.
     """
     args = build_parser().parse_args(argv)
-    try:
-        status = args._module.run(args)
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
-        print(f"speechbrain-ee {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return 0 if status is None else int(status)
+    return run_command(f"speechbrain-ee {args.command}", args._module.run, args)
 
 
 if __name__ == "__main__":

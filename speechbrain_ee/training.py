@@ -6,17 +6,43 @@ Authors
 """
 
 import dataclasses
+import difflib
+import json
 import os
+import random
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import speechbrain as sb
 import torch
+from speechbrain.utils.checkpoints import (
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_ee.dataio.recipe_data import readable_batch
+from speechbrain_ee.errors import UsageError
+
 logger = get_logger(__name__)
+
+# The options a rerun of a trained run may change (see `check_rerun`): where
+# the run is and how long it trains, bookkeeping, the machine, and what the
+# test stage measures and prints. Any other difference from the run's saved
+# hyperparams.yaml changes what is trained.
+RERUN_OPTIONS = (
+    "output_folder", "number_of_epochs", "max_train_minutes",
+    "ckpt_interval_minutes", "progress_interval", "valid_search_interval",
+    "num_workers", "skip_prep", "precision", "checkpointer", "train_logger",
+    "test_splits", "test_csvs", "cv_data_folder", "cv_test_tsv", "lm_text",
+    "test_beam_size", "test_searcher", "lexicon_searcher", "test_dataloader_opts",
+    "exit_strategy", "speed_test_batches", "speed_repeats", "output_wer_folder",
+)
 
 
 def budget_spent(fit_start_time, budget_minutes, now=None):
@@ -221,7 +247,13 @@ class BudgetedBrain(sb.Brain):
         epoch start, as SpeechBrain gives it only under DDP: its order is
         then drawn from the seed and the epoch, not from how many epochs
         this process has run, so a resumed run sees the batches of an
-        uninterrupted one."""
+        uninterrupted one.
+
+        Batches leave out the utterances whose audio could not be read
+        (`speechbrain_ee.dataio.recipe_data.readable_batch`; a warning
+        names each file), so that one bad file does not end a long run."""
+        if isinstance(dataset, sb.dataio.dataset.DynamicItemDataset):
+            kwargs.setdefault("collate_fn", readable_batch)
         loader = super().make_dataloader(dataset, stage, *args, **kwargs)
         if stage == sb.Stage.TRAIN:
             sampler = getattr(loader, "batch_sampler", None)
@@ -230,6 +262,47 @@ class BudgetedBrain(sb.Brain):
             if hasattr(loader, "__len__"):
                 self.train_batches = len(loader)
         return loader
+
+    def fit_batch(self, batch):
+        """SpeechBrain's step; a batch of unreadable files only (None, see
+        `make_dataloader`) is skipped (under DDP the other processes would
+        wait for it: prepare the data again instead)."""
+        if batch is None:
+            return torch.tensor(float(self.avg_train_loss))
+        return super().fit_batch(batch)
+
+    def evaluate_batch(self, batch, stage):
+        """SpeechBrain's evaluation; a batch of unreadable files only is
+        skipped (loss 0)."""
+        if batch is None:
+            return torch.tensor(0.0)
+        return super().evaluate_batch(batch, stage)
+
+    def log_test(self, stats_meta, test_stats):
+        """Logs a test set's numbers in ``train_log.txt``, in place of the
+        line of an earlier test with the same ``stats_meta`` (a rerun of a
+        finished run scores its checkpoint again; its log keeps one line per
+        test set and epochs trained).
+
+        Arguments
+        ---------
+        stats_meta : dict
+            E.g. ``{"test set": "test-clean", "epochs trained": 2}``.
+        test_stats : dict
+            The numbers.
+        """
+        from speechbrain.utils.distributed import if_main_process
+
+        train_logger = self.hparams.train_logger
+        path = getattr(train_logger, "save_file", None)
+        if path and os.path.isfile(path) and if_main_process():
+            prefix = ", ".join(f"{k}: {v}" for k, v in stats_meta.items()) + " - "
+            lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if not line.startswith(prefix)]
+            if len(kept) < len(lines):
+                Path(f"{path}.tmp").write_text("".join(kept), encoding="utf-8")
+                os.replace(f"{path}.tmp", path)
+        train_logger.log_stats(stats_meta=stats_meta, test_stats=test_stats)
 
     def run_progress(self):
         """Share of the run done (0 to 1): of the time budget or of the
@@ -389,6 +462,11 @@ def setup_experiment(argv):
     group, the YAML with the command line's overrides, the experiment
     folder (with the YAML and the recipe saved) and the data CSVs.
 
+    Before anything is written, the command is checked: an override that
+    is no key of the YAML is named with the closest key (`load_hparams`),
+    ``--device`` must exist here (`check_device`), and a rerun of a trained
+    run must keep its options (`check_rerun`).
+
     Arguments
     ---------
     argv : list of str
@@ -399,14 +477,13 @@ def setup_experiment(argv):
     hparams : dict
     run_opts : dict
     """
-    from hyperpyyaml import load_hyperpyyaml
-
     from speechbrain_ee.dataio.recipe_data import prepare_data
 
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    check_device(run_opts.device)
     sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams = load_hparams(hparams_file, overrides)
+    check_rerun(hparams["output_folder"], hparams_file, overrides)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
@@ -414,6 +491,237 @@ def setup_experiment(argv):
     )
     prepare_data(hparams)
     return hparams, run_opts
+
+
+def load_hparams(hparams_file, overrides):
+    """The YAML with the command line's overrides (``load_hyperpyyaml``);
+    an override that is no key of the YAML is a `UsageError` naming the
+    closest key.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The recipe's YAML.
+    overrides : str or dict
+        The overrides (YAML text, as ``sb.parse_arguments`` gives them).
+
+    Returns
+    -------
+    dict
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "h.yaml")
+    >>> _ = open(path, "w").write("d_model: 48\\nnum_encoder_layers: 2\\n")
+    >>> load_hparams(path, "d_model: 64")["d_model"]
+    64
+    >>> load_hparams(path, "num_encoder_layer: 3")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    speechbrain_ee.errors.UsageError: --num_encoder_layer: no such option in .../h.yaml; did you mean --num_encoder_layers?
+    """
+    import ast
+
+    from hyperpyyaml import load_hyperpyyaml
+    from ruamel.yaml.constructor import DuplicateKeyError
+
+    with open(hparams_file, encoding="utf-8") as fin:
+        try:
+            return load_hyperpyyaml(fin, overrides)
+        except DuplicateKeyError as err:
+            twice = re.search(r'duplicate key "(.+?)"', str(err))
+            raise UsageError(f"--{twice.group(1) if twice else '?'}: given twice; "
+                             "give each option once.") from None
+        except KeyError as err:
+            found = re.match(r"Override '(.+)' not found in: (\[.*\])$", str(err.args[0]))
+            if not found:
+                raise
+    key, keys = found.group(1), ast.literal_eval(found.group(2))
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f"did you mean --{close[0]}?" if close else \
+        "the options are the YAML's top-level keys"
+    raise UsageError(f"--{key}: no such option in {hparams_file}; {hint}")
+
+
+def check_device(device):
+    """Refuses a ``--device`` this machine lacks, before data preparation
+    and tokenizer training.
+
+    Arguments
+    ---------
+    device : str or None
+        ``cpu``, ``cuda``, ``cuda:N``, ``mps``...
+
+    Example
+    -------
+    >>> check_device("cpu")
+    >>> check_device(f"cuda:{torch.cuda.device_count()}")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    speechbrain_ee.errors.UsageError: --device cuda:...: this machine has ...; use --device cpu...
+    """
+    device = str(device or "cpu")
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = torch.device(device).index or 0
+        if index >= count:
+            have = f"{count} GPU(s)" if count else "no CUDA GPU"
+            others = f" or cuda:0 to cuda:{count - 1}" if count else ""
+            raise UsageError(f"--device {device}: this machine has {have}; use "
+                             f"--device cpu{others}.")
+    elif device.startswith("mps") and not torch.backends.mps.is_available():
+        raise UsageError(f"--device {device}: MPS is not available here; use "
+                         "--device cpu.")
+
+
+def _plain(node):
+    """A YAML tree loaded round-trip as plain values: tags kept, comments and
+    anchors not."""
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if isinstance(node, dict):
+        value = {str(k): _plain(v) for k, v in node.items()}
+    elif isinstance(node, list):
+        value = [_plain(v) for v in node]
+    else:
+        value = getattr(node, "value", node) if tag else node
+    return (tag, value) if tag else value
+
+
+def check_rerun(output_folder, hparams_file, overrides):
+    """Refuses to rerun a trained run (a checkpoint under
+    ``<output_folder>/save``) with options other than its own, before
+    anything is written: SpeechBrain would replace the run's
+    ``hyperparams.yaml``, and the new model would not fit its checkpoint.
+
+    The YAML with this command's overrides is compared with the run's saved
+    ``hyperparams.yaml`` key by key; the keys of `RERUN_OPTIONS` (budgets,
+    the output folder, bookkeeping, precision, what the test stage
+    measures) may differ. ``--device`` and SpeechBrain's other run options
+    are not in the YAML: they may differ too.
+
+    Arguments
+    ---------
+    output_folder : str
+        The run's folder.
+    hparams_file : str
+        The recipe's YAML.
+    overrides : str or dict
+        This command's overrides.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> run = tempfile.mkdtemp()
+    >>> yaml = os.path.join(run, "x.yaml")
+    >>> _ = open(yaml, "w").write("d_model: 48\\nnumber_of_epochs: 2\\n")
+    >>> _ = Checkpointer(os.path.join(run, "save")).save_checkpoint()
+    >>> _ = open(os.path.join(run, "hyperparams.yaml"), "w").write(open(yaml).read())
+    >>> check_rerun(run, yaml, "number_of_epochs: 5")
+    >>> check_rerun(run, yaml, "d_model: 64")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    speechbrain_ee.errors.UsageError: ... holds a trained run with other options (d_model: 48 -> 64): ...
+    """
+    from hyperpyyaml import resolve_references
+    from ruamel.yaml import YAML
+
+    saved = Path(output_folder) / "hyperparams.yaml"
+    if not saved.is_file() or not any((Path(output_folder) / "save").glob("CKPT+*")):
+        return
+    yaml = YAML()
+    old = yaml.load(saved.read_text(encoding="utf-8"))
+
+    def resolved(changes):
+        given = yaml.load(overrides) if isinstance(overrides, str) else overrides
+        given = dict(given or {}, **changes)
+        with open(hparams_file, encoding="utf-8") as fin:
+            return yaml.load(resolve_references(fin, given))
+
+    new = resolved({})
+    # options that may differ take the run's values, so that what derives
+    # from them (the output folder's paths, the epoch counter) compares equal
+    kept = {k: old[k] for k in RERUN_OPTIONS if k in old and k in new
+            and not isinstance(old[k], (dict, list)) and old[k] != new[k]}
+    if kept:
+        new = resolved(kept)
+    changed = [k for k in dict.fromkeys([*old, *new]) if k not in RERUN_OPTIONS
+               and _plain(old.get(k)) != _plain(new.get(k))]
+    if not changed:
+        return
+
+    def composite(value):
+        return isinstance(value, (dict, list)) or hasattr(value, "tag")
+
+    # the options named; the objects built from them differ with them
+    named = [k for k in changed if not composite(old.get(k))
+             and not composite(new.get(k))] or changed
+    changes = ", ".join(
+        f"{k}: {'(changed)' if composite(old.get(k)) else old.get(k, '(absent)')} -> "
+        f"{'(changed)' if composite(new.get(k)) else new.get(k, '(absent)')}"
+        for k in named[:6])
+    if len(named) > 6:
+        changes += f" and {len(named) - 6} more"
+    raise UsageError(
+        f"{output_folder} holds a trained run with other options ({changes}): a "
+        "rerun would replace its hyperparams.yaml, and the model would not fit its "
+        "checkpoint. Give a new --output_folder for these options, or rerun with "
+        f"the run's own (see {saved}; RERUN_OPTIONS in speechbrain_ee/training.py "
+        "lists what a rerun may change).")
+
+
+@register_checkpoint_hooks
+class PythonRandomState:
+    """Python's and NumPy's global random states as a checkpoint
+    recoverable, beside SpeechBrain's ``SaveableGenerator`` (torch's): the
+    augmentations' choices (SpeechBrain's ``Augmenter`` draws from
+    ``random``) then continue on resume as in an uninterrupted run.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "rng.json")
+    >>> state = PythonRandomState()
+    >>> state.save(path)
+    >>> first = random.random(), np.random.rand()
+    >>> state.load(path)
+    >>> (random.random(), np.random.rand()) == first
+    True
+    """
+
+    @mark_as_saver
+    def save(self, path):
+        """Writes both states (JSON).
+
+        Arguments
+        ---------
+        path : str
+            The file.
+        """
+        name, keys, pos, has_gauss, gauss = np.random.get_state()
+        state = {"python": random.getstate(),
+                 "numpy": [name, keys.tolist(), pos, has_gauss, gauss]}
+        Path(path).write_text(json.dumps(state), encoding="utf-8")
+
+    @mark_as_loader
+    def load(self, path, end_of_epoch=True):
+        """Restores both states.
+
+        Arguments
+        ---------
+        path : str
+            The file `save` wrote.
+        end_of_epoch : bool
+            SpeechBrain's loader argument (unused).
+        """
+        del end_of_epoch
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(internal), gauss))
+        name, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss,
+                             cached))
 
 
 def cpu_precision(precision, device="cpu", bf16_supported=None):
@@ -464,7 +772,12 @@ def make_brain(brain_class, hparams, run_opts):
     (``ckpt_interval_minutes``, ``max_grad_norm``...) apply unless the
     command line sets them. (A plain dict, as this function once passed
     on, marks every option as given, so SpeechBrain's defaults replaced
-    the YAML's.)"""
+    the YAML's.)
+
+    The checkpointer's random states (``SaveableGenerator``,
+    `PythonRandomState`) load optionally: runs checkpointed before the
+    YAMLs saved them resume too (not exactly)."""
+    from speechbrain.utils.repro import SaveableGenerator
     from speechbrain.utils.run_opts import RunOptions
 
     if isinstance(run_opts, dict):  # every key given explicitly
@@ -480,12 +793,19 @@ def make_brain(brain_class, hparams, run_opts):
         run_opts = dataclasses.replace(
             run_opts, precision=cpu_precision(precision, run_opts.device or "cpu"),
             overridden_args=given | {"precision"})
+    checkpointer = hparams["checkpointer"]
+    recoverables = checkpointer.recoverables if checkpointer is not None else {}
+    for name, obj in list(recoverables.items()):
+        # random states: a checkpoint written before the YAML saved them
+        # still loads (its resume is then not exact)
+        if isinstance(obj, (SaveableGenerator, PythonRandomState)):
+            checkpointer.add_recoverable(name, obj, optional_load=True)
     return brain_class(
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],
         hparams=hparams,
         run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
+        checkpointer=checkpointer,
     )
 
 

@@ -22,6 +22,7 @@ import logging
 import sys
 
 from speechbrain_ee.dataio.common_voice_prepare import prepare_common_voice
+from speechbrain_ee.errors import run_command
 
 __all__ = ["prepare_common_voice"]
 
@@ -50,10 +51,12 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    """Prepares the TSV files given on the command line."""
+    """Prepares the TSV files given on the command line; returns the exit
+    status (errors in one line, see `speechbrain_ee.errors`)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
+
+    def prepare():
         csvs = prepare_common_voice(
             args.data_folder,
             args.save_folder,
@@ -61,11 +64,12 @@ def main(argv=None):
             dev_tsv_file=args.dev_tsv_file,
             test_tsv_file=args.test_tsv_file,
         )
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    for csv_path in csvs.values():
-        print(csv_path)
+        for csv_path in csvs.values():
+            print(csv_path)
+
+    return run_command("common_voice_prepare.py", prepare,
+                       where=f"--save_folder {args.save_folder}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,6 +21,7 @@ import logging
 import sys
 
 from speechbrain_ee.dataio.librispeech_prepare import prepare_librispeech
+from speechbrain_ee.errors import run_command
 
 __all__ = ["prepare_librispeech"]
 
@@ -54,10 +55,12 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    """Prepares the splits given on the command line."""
+    """Prepares the splits given on the command line; returns the exit
+    status (errors in one line, see `speechbrain_ee.errors`)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
+
+    def prepare():
         csvs = prepare_librispeech(
             args.data_folder,
             args.save_folder,
@@ -68,11 +71,12 @@ def main(argv=None):
             ],
             select_n_sentences=args.select_n_sentences,
         )
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    for csv_path in csvs.values():
-        print(csv_path)
+        for csv_path in csvs.values():
+            print(csv_path)
+
+    return run_command("librispeech_prepare.py", prepare,
+                       where=f"--save_folder {args.save_folder}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

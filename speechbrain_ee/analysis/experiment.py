@@ -4,7 +4,10 @@ The analysis tools of the dynamic encoders (``speechbrain-ee
 exit-tradeoff``, ``benchmarks/blank_skip.py``) start from a run's output
 folder: its ``hyperparams.yaml`` (with the run's overrides), its best
 checkpoint and its tokenizer, then feed test CSVs through the run's own
-features and normalisation.
+features and normalisation. `load_model` loads a run or an exported model
+alike (for scoring out of distribution and adapting: the Common Voice
+recipe), and `inference_setting` resolves an exit strategy and thresholds
+given by name against the model's own defaults.
 
 Authors
 -------
@@ -12,6 +15,7 @@ Authors
 """
 
 import os
+from dataclasses import dataclass
 
 import torch
 from hyperpyyaml import load_hyperpyyaml
@@ -198,3 +202,186 @@ def csv_batches(csv_path, hparams, batch_size, device, features=True,
         with torch.no_grad():
             feats = normalize(hparams["compute_features"](wavs), wav_lens)
         yield batch.id, feats, wav_lens, refs
+
+
+@dataclass
+class LoadedModel:
+    """A CTC model of the contract (`speechbrain_ee.lobes.contract`) with
+    what scoring it takes: a training run's best checkpoint or an exported
+    pretrained model, alike (`load_model`).
+
+    Example
+    -------
+    >>> m = LoadedModel("runs/x", "run", torch.nn.Identity(), torch.nn.Identity(),
+    ...                 None, None, {"skip_threshold": 0.9})
+    >>> m.kind, m.blank_index, m.sample_rate
+    ('run', 0, 16000)
+    """
+
+    source: str
+    """The run folder, exported folder or hub id it was loaded from."""
+    kind: str
+    """``"run"`` or ``"export"``."""
+    model: torch.nn.Module
+    """The ``ctc_model`` (a run) or ``encoder`` module (an export)."""
+    normalize: torch.nn.Module
+    """The feature normalisation, with the model's statistics."""
+    compute_features: object
+    """Waveforms -> features."""
+    tokenizer: object
+    """The SentencePiece model."""
+    hparams: dict
+    """The model's hyperparameters (inference defaults ``exit_strategy``,
+    ``skip_threshold``, ``spike_width``; a run's every key)."""
+    blank_index: int = 0
+    sample_rate: int = 16000
+
+
+def load_model(source, overrides="", savedir=None, trust_remote_model=False):
+    """A LibriSpeech-trained CTC model for scoring or adaptation elsewhere:
+    the output folder of a run of ``recipes/LibriSpeech/ASR/CTC/train.py``
+    (its best checkpoint, `load_experiment`), or an exported pretrained
+    folder or hub id (``speechbrain-ee export``; loaded and checked by
+    `speechbrain_ee.inference.asr.EfficientEncoderASR.from_hparams`).
+
+    Arguments
+    ---------
+    source : str
+        The run folder (holds ``hyperparams.yaml`` and ``save/``), the
+        exported folder (holds ``export.json``) or a hub id.
+    overrides : str
+        For a run: YAML overrides of its ``hyperparams.yaml`` (see
+        `load_experiment`).
+    savedir : str, optional
+        For an export: where SpeechBrain links or fetches its files.
+    trust_remote_model : bool
+        For a hub id: run its code without the allow list.
+
+    Returns
+    -------
+    LoadedModel
+
+    Example
+    -------
+    >>> load_model("/no/such/run")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: --model /no/such/run: not found; give ...
+    """
+    from pathlib import Path
+
+    path = Path(str(source))
+    if path.is_dir() and (path / "save").is_dir():
+        hparams, tokenizer = load_experiment(str(path), overrides)
+        return LoadedModel(str(source), "run", hparams["ctc_model"], hparams["normalize"],
+                           hparams["compute_features"], tokenizer, hparams,
+                           hparams.get("blank_index", 0), hparams.get("sample_rate", 16000))
+    if not path.exists() and (str(source).startswith((".", "/")) or str(source).count("/") != 1):
+        raise FileNotFoundError(
+            f"--model {source}: not found; give the output folder of a run of "
+            "recipes/LibriSpeech/ASR/CTC/train.py, a folder of `speechbrain-ee "
+            "export` or a hub id (owner/name).")
+    from speechbrain_ee.inference.asr import EfficientEncoderASR
+
+    asr = EfficientEncoderASR.from_hparams(
+        source=str(source), savedir=savedir, trust_remote_model=trust_remote_model,
+        run_opts={"device": "cpu"})
+    hparams = dict(vars(asr.hparams))
+    return LoadedModel(str(source), "export", asr.mods.encoder, asr.mods.normalize,
+                       asr.hparams.compute_features, asr.tokenizer, hparams,
+                       hparams.get("blank_index", 0), hparams.get("sample_rate", 16000))
+
+
+def inference_setting(model, defaults, exit_strategy=None, threshold=None,
+                      skip_threshold=None, blank_index=0, exit_options=None):
+    """The forward options of one scoring run: the model's own inference
+    defaults, with an exit strategy and thresholds changed by name (the
+    command line's ``--exit_strategy confidence --exit_threshold 0.9
+    --skip_threshold 0.95``), checked against the model
+    (`speechbrain_ee.lobes.contract.check_options`: a plain model refuses
+    an exit strategy in one line).
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        A model of the contract (``head_layers``, ``num_layers``).
+    defaults : dict
+        Its hyperparameters (``exit_strategy``, ``skip_threshold``,
+        ``spike_width`` where it has them).
+    exit_strategy : str or ExitStrategy, optional
+        None: the model's own; ``"full"``: none (every layer, the last
+        head); a registered name (``fixed``, ``confidence``,
+        ``sequence_confidence``, ``patience``, ``token_confidence``) or a
+        strategy.
+    threshold : float, optional
+        The strategy's threshold (``fixed``: the exit layer).
+    skip_threshold : float, optional
+        Blank skip's threshold (``1.0`` skips nothing); None: the model's.
+    blank_index : int
+        For the strategies that look at blanks.
+    exit_options : dict, optional
+        Other arguments of a strategy given by name (e.g. ``{"measure":
+        "margin"}`` for ``confidence``).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of the model's forward.
+
+    Example
+    -------
+    >>> class TwoExits:
+    ...     head_layers, num_layers, skip_layer = [2, 4], 4, None
+    >>> inference_setting(TwoExits(), {}, "fixed", 2)
+    {'exit_strategy': FixedExit(layer=2)}
+    >>> inference_setting(TwoExits(), {}, "confidence", 0.6, exit_options={"measure": "margin"})
+    {'exit_strategy': Confidence(measure='margin', threshold=0.6)}
+    >>> inference_setting(TwoExits(), {}, skip_threshold=0.9)
+    Traceback (most recent call last):
+    ...
+    ValueError: skip_threshold=0.9: this model has no blank-skip stage (its CTC heads are after layers [2, 4]).
+    """
+    import inspect
+
+    from speechbrain_ee.decoding.exit_strategies import (
+        STRATEGIES,
+        FixedExit,
+        build_strategy,
+        with_threshold,
+    )
+    from speechbrain_ee.lobes.contract import check_options, inference_options
+
+    options = inference_options(defaults)
+    default = options.pop("exit_strategy", None)
+    if exit_options and not isinstance(exit_strategy, str):
+        raise ValueError(f"exit_options={exit_options}: name the strategy they belong "
+                         "to (--exit_strategy).")
+    if exit_strategy == "full":
+        strategy = None
+    elif exit_strategy is None:
+        if default is None and threshold is not None:
+            raise ValueError(f"exit_threshold={threshold}: this model has no exit "
+                             "strategy; name one (--exit_strategy).")
+        strategy = default if threshold is None or default is None else \
+            with_threshold(default, threshold)
+    elif exit_strategy == "fixed":
+        strategy = FixedExit(model.num_layers if threshold is None else int(threshold))
+    elif isinstance(exit_strategy, str):
+        kwargs = dict(exit_options or {})
+        if threshold is not None:
+            kwargs["threshold"] = threshold
+        cls = STRATEGIES.get(exit_strategy)
+        if cls and "blank_index" in inspect.signature(cls).parameters:
+            kwargs["blank_index"] = blank_index
+        strategy = build_strategy(exit_strategy, **kwargs)
+    else:
+        strategy = exit_strategy
+    if strategy is not None:
+        options["exit_strategy"] = strategy
+    if skip_threshold is not None:
+        options["skip_threshold"] = skip_threshold
+    check_options(model, **options)
+    if isinstance(strategy, FixedExit) and strategy.layer not in list(model.head_layers):
+        raise ValueError(f"exit layer {strategy.layer}: this model exits after layers "
+                         f"{list(model.head_layers)}.")
+    return options

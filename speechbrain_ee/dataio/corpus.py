@@ -42,11 +42,13 @@ Authors
 """
 
 import argparse
+import errno
 import json
 import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -77,6 +79,7 @@ from speechbrain_ee.dataio.synthesis import (
     random_perturbation,
     synthesize_many,
 )
+from speechbrain_ee.errors import run_command
 
 logger = logging.getLogger(__name__)
 
@@ -757,7 +760,10 @@ def write_audio(path, samples, sample_rate):
     """Writes 16-bit FLAC or MP3 (by extension) through a temporary file.
 
     The file appears under its name only once complete, so an interrupted
-    build never leaves a truncated file that a resume would keep.
+    build never leaves a truncated file that a resume would keep. A write
+    that fails (soundfile says only "System error." when the disk is full)
+    is an ``OSError`` naming the file (``ENOSPC`` when the disk is full);
+    the partial file is removed.
 
     Arguments
     ---------
@@ -782,8 +788,15 @@ def write_audio(path, samples, sample_rate):
         file_format, subtype = "FLAC", "PCM_16"
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".part"
-    sf.write(partial, np.clip(samples, -1.0, 1.0), sample_rate, format=file_format,
-             subtype=subtype)
+    try:
+        sf.write(partial, np.clip(samples, -1.0, 1.0), sample_rate, format=file_format,
+                 subtype=subtype)
+    except sf.LibsndfileError as err:  # a RuntimeError with libsndfile's text
+        if os.path.exists(partial):
+            os.remove(partial)
+        if shutil.disk_usage(os.path.dirname(path)).free < max(1 << 20, 4 * samples.size):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path) from err
+        raise OSError(errno.EIO, f"cannot write audio ({err})", path) from err
     os.replace(partial, path)
 
 
@@ -825,6 +838,11 @@ def render_jobs(jobs):
     return [(job.path, audio_duration(job.path)) for job in jobs]
 
 
+def _ignore_interrupt():
+    """Pool workers leave Ctrl-C to the main process (which stops them)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _batches(jobs, size=16):
     """Consecutive jobs in batches: one festival process per batch."""
     return [jobs[i : i + size] for i in range(0, len(jobs), size)]
@@ -862,7 +880,14 @@ def run_jobs(jobs, workers=None, desc=None):
                 durations.update(rendered)
                 bar.update(len(rendered))
         else:
-            with multiprocessing.Pool(workers) as pool:
+            # Workers are born ignoring Ctrl-C (no window before an
+            # initializer runs): the main process alone stops them.
+            handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                pool = multiprocessing.Pool(workers, initializer=_ignore_interrupt)
+            finally:
+                signal.signal(signal.SIGINT, handler)
+            with pool:
                 for rendered in pool.imap_unordered(render_jobs, batches):
                     durations.update(rendered)
                     bar.update(len(rendered))
@@ -873,10 +898,14 @@ def run_jobs(jobs, workers=None, desc=None):
 # Metadata files
 # ---------------------------------------------------------------------------
 def _write_text(path, text):
-    """Writes a text file atomically."""
+    """Writes a text file atomically (an error names the file)."""
     partial = f"{path}.part"
-    with open(partial, "w", encoding="utf-8") as f:
-        f.write(text)
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as err:
+        err.filename = err.filename or str(path)
+        raise
     os.replace(partial, path)
 
 
@@ -1399,7 +1428,9 @@ def run(args):
     """Runs the ``corpus`` command and prints a summary.
 
     Errors (``FileExistsError`` for a folder that must not be overwritten,
-    ``RuntimeError`` for a missing speech engine) propagate to the caller.
+    ``RuntimeError`` for a missing speech engine, ``OSError`` for a
+    read-only or full disk) propagate to the caller; Ctrl-C stops the
+    synthesis processes too, and the same command resumes the build.
 
     Arguments
     ---------
@@ -1437,7 +1468,5 @@ def run(args):
 if __name__ == "__main__":
     _parser = argparse.ArgumentParser(description="Build the built-in synthetic corpora.")
     add_arguments(_parser)
-    try:
-        run(_parser.parse_args())
-    except (FileExistsError, FileNotFoundError, RuntimeError, ValueError) as _err:
-        raise SystemExit(f"error: {_err}") from _err
+    _args = _parser.parse_args()
+    raise SystemExit(run_command("corpus", run, _args, where=f"--out {_args.out}"))

@@ -58,10 +58,14 @@ def prepare_librispeech(
 
     Preparation is skipped when all the CSVs and the option file
     ``prepare_librispeech.json`` exist and the options match; otherwise the
-    requested CSVs are (re)written. Nothing else in ``save_folder`` is
-    touched. Utterances that cannot be used (unreadable audio, empty
-    transcript, audio without transcript or transcript without audio) are
-    logged by name, skipped and counted.
+    requested CSVs are (re)written. A CSV that no earlier preparation wrote
+    (no option file beside it: e.g. one made by hand) is kept as
+    ``<name>.csv.bak`` (see `keep_unknown_csvs`). Nothing else in
+    ``save_folder`` is touched. Utterances that cannot be used (unreadable
+    or truncated audio: see `checked_duration`; empty transcript, audio
+    without transcript or transcript without audio) are logged by name,
+    skipped and counted. A transcript file that is not UTF-8 is an error
+    naming its line.
 
     Arguments
     ---------
@@ -123,6 +127,7 @@ def prepare_librispeech(
         )
         return csv_paths
     save_folder.mkdir(parents=True, exist_ok=True)
+    keep_unknown_csvs(csv_paths.values(), options_path)
     for split, csv_path in csv_paths.items():
         skipped = collections.Counter()
         rows = librispeech_split_rows(
@@ -234,22 +239,58 @@ def read_transcripts(split_folder, skipped):
     """
     transcripts = {}
     for trans_file in sorted(walk_files(split_folder, ".trans.txt")):
-        with open(trans_file, encoding="utf-8") as f:
-            for line in f:
-                utt_id, _, text = line.strip().partition(" ")
-                if not utt_id:
-                    continue
-                text = " ".join(text.split())
-                if not text:
-                    logger.warning(
-                        "Skipping %s: empty transcript in %s",
-                        utt_id,
-                        trans_file,
-                    )
-                    skipped["empty transcript"] += 1
-                    continue
-                transcripts[utt_id] = text
+        for line in read_utf8(trans_file).splitlines():
+            utt_id, _, text = line.strip().partition(" ")
+            if not utt_id:
+                continue
+            text = " ".join(text.split())
+            if not text:
+                logger.warning(
+                    "Skipping %s: empty transcript in %s",
+                    utt_id,
+                    trans_file,
+                )
+                skipped["empty transcript"] += 1
+                continue
+            transcripts[utt_id] = text
     return transcripts
+
+
+def read_utf8(path):
+    """The text of a UTF-8 file; other bytes are an error naming the file
+    and line (a transcript or TSV saved in another encoding).
+
+    Arguments
+    ---------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "1-2.trans.txt"
+    >>> _ = path.write_bytes("1-2-0000 CAFÉ\\n".encode("utf-8"))
+    >>> read_utf8(path)
+    '1-2-0000 CAFÉ\\n'
+    >>> _ = path.write_bytes("1-2-0000 GO\\n1-2-0001 CAFÉ\\n".encode("latin-1"))
+    >>> read_utf8(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: .../1-2.trans.txt, line 2: not UTF-8 (byte 0xc9); save the file as UTF-8 ...
+    """
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ValueError(
+            f"{path}, line {line}: not UTF-8 (byte 0x{data[err.start]:02x}); save "
+            "the file as UTF-8 (e.g. iconv -f latin1 -t utf-8) and prepare again."
+        ) from None
 
 
 def find_audio(split_folder):
@@ -316,8 +357,8 @@ def walk_files(folder, suffix):
 
 
 def checked_duration(path, skipped=None):
-    """`audio_duration`, with an unreadable or empty file logged by name
-    and counted instead of raised.
+    """`audio_duration`, with an unreadable, truncated (its last frames do
+    not decode) or empty file logged by name and counted instead of raised.
 
     Arguments
     ---------
@@ -345,10 +386,57 @@ def checked_duration(path, skipped=None):
     """
     duration = audio_duration(path)
     if duration is None:
-        logger.warning("Skipping unreadable or empty audio file %s", path)
+        logger.warning("Skipping unreadable, truncated or empty audio file %s", path)
         if skipped is not None:
             skipped["unreadable audio"] += 1
     return duration
+
+def keep_unknown_csvs(csv_paths, options_path):
+    """Renames the CSVs that no earlier preparation wrote (there is no
+    option file beside them: e.g. a CSV made by hand) to
+    ``<name>.csv.bak`` (``.bak1``, ... when taken), with a warning, before
+    the preparation writes its own.
+
+    Arguments
+    ---------
+    csv_paths : iterable of Path
+        The CSVs the preparation is about to write.
+    options_path : Path
+        Its option file (see `save_options`).
+
+    Returns
+    -------
+    list of Path
+        The backups made.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "dev-clean.csv").write_text("ID,mine\\n")
+    >>> [p.name for p in keep_unknown_csvs([folder / "dev-clean.csv"], folder / "opt.json")]
+    ['dev-clean.csv.bak']
+    >>> save_options(folder / "opt.json", {})
+    >>> _ = (folder / "dev-clean.csv").write_text("ID,prepared\\n")
+    >>> keep_unknown_csvs([folder / "dev-clean.csv"], folder / "opt.json")
+    []
+    """
+    if Path(options_path).is_file():
+        return []
+    backups = []
+    for csv_path in map(Path, csv_paths):
+        if not csv_path.is_file():
+            continue
+        backup, n = csv_path.with_name(csv_path.name + ".bak"), 0
+        while backup.exists():
+            n += 1
+            backup = csv_path.with_name(f"{csv_path.name}.bak{n}")
+        os.replace(csv_path, backup)
+        logger.warning("%s was not written by a preparation (no %s): kept as %s",
+                       csv_path, Path(options_path).name, backup)
+        backups.append(backup)
+    return backups
+
 
 def write_csv(rows, csv_path, columns=CSV_COLUMNS):
     """Writes manifest rows atomically (a partial file is never left).

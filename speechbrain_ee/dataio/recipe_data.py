@@ -14,11 +14,13 @@ Authors
 """
 
 import json
+import logging
 import os
 import zlib
 
 import speechbrain as sb
 import torch
+from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.dataio.dataio import merge_csvs
 from speechbrain.utils.distributed import run_on_main
 
@@ -28,6 +30,7 @@ from speechbrain_ee.dataio.librispeech_prepare import prepare_librispeech
 
 CV_TEST_NAME = "cv-test"
 TRAIN_CORPORA = ("librispeech", "commonvoice")
+logger = logging.getLogger(__name__)
 
 
 def corpus_csv(save_folder, corpus, split):
@@ -165,7 +168,9 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
     Each item has ``id``, ``sig`` (the waveform), ``wrd`` (the transcript)
     and ``tokens`` (its token ids); with ``bos_index`` and ``eos_index``
     (attention decoders) also ``tokens_bos`` (bos + tokens, the decoder
-    input) and ``tokens_eos`` (tokens + eos, the decoder target).
+    input) and ``tokens_eos`` (tokens + eos, the decoder target). Audio that
+    cannot be read gives an empty ``sig`` and a warning naming the file
+    (`read_or_flag`); `readable_batch` leaves such items out of the batch.
 
     Arguments
     ---------
@@ -239,7 +244,7 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig")
     def audio_pipeline(wav):
-        return load_audio(wav, hparams["sample_rate"])
+        return read_or_flag(wav, hparams["sample_rate"])
 
     sb.dataio.dataset.add_dynamic_item(datasets, audio_pipeline)
     if tokenizer is None:
@@ -272,6 +277,65 @@ def dataio_prepare(hparams, tokenizer, bos_index=None, eos_index=None):
     sb.dataio.dataset.add_dynamic_item(datasets, text_pipeline)
     sb.dataio.dataset.set_output_keys(datasets, output_keys)
     return train_data, valid_data, tests
+
+
+def read_or_flag(path, sample_rate):
+    """`load_audio`, or an empty waveform (the flag `readable_batch` looks
+    for) with a warning naming the file when it cannot be read: a file
+    damaged after preparation then costs its utterance, not the run.
+
+    Arguments
+    ---------
+    path : str
+        The audio file.
+    sample_rate : int
+        The rate to resample to.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(time,)``; empty when unreadable.
+
+    Example
+    -------
+    >>> read_or_flag("/no/such/file.flac", 16000).shape
+    torch.Size([0])
+    """
+    try:
+        return load_audio(path, sample_rate)
+    except RuntimeError as err:
+        logger.warning("%s; this utterance is left out of its batch (prepare the data "
+                       "again to drop it for good).", err)
+        return torch.zeros(0)
+
+
+def readable_batch(examples):
+    """SpeechBrain's ``PaddedBatch`` of the items whose audio was read
+    (`read_or_flag` gives the others an empty ``sig``); None when no item
+    was (the recipes' Brain skips such a batch).
+
+    Arguments
+    ---------
+    examples : list of dict
+        The dataset's items.
+
+    Returns
+    -------
+    PaddedBatch or None
+
+    Example
+    -------
+    >>> batch = readable_batch([{"id": "a", "sig": torch.ones(3)},
+    ...                         {"id": "b", "sig": torch.zeros(0)}])
+    >>> batch.id, batch.sig.data.shape
+    (['a'], torch.Size([1, 3]))
+    >>> readable_batch([{"id": "b", "sig": torch.zeros(0)}]) is None
+    True
+    """
+    kept = [e for e in examples
+            if not (isinstance(e, dict) and torch.is_tensor(e.get("sig"))
+                    and e["sig"].numel() == 0)]
+    return PaddedBatch(kept) if kept else None
 
 
 def make_loader_kwargs(hparams, train_data, valid_data):

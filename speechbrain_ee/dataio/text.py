@@ -12,8 +12,15 @@ without "AND": ``123`` -> ``ONE HUNDRED TWENTY THREE``, ``1961`` ->
 ``NINETEEN SIXTY ONE`` (four-digit numbers from 1100 to 2099 are read as
 years), ``21st`` -> ``TWENTY FIRST``, ``3.5`` -> ``THREE POINT FIVE``,
 ``1990s`` -> ``NINETEEN NINETIES``, ``007`` -> ``ZERO ZERO SEVEN``,
-``$5`` -> ``FIVE DOLLARS``. Letters outside A-Z lose their accents
-(``é`` -> ``E``, ``æ`` -> ``AE``); letters of other scripts are dropped.
+``$5`` -> ``FIVE DOLLARS``; symbols that are read aloud are written as
+words (``&`` -> ``AND``, ``%`` -> ``PERCENT``, ``+`` -> ``PLUS``, ``=`` ->
+``EQUALS``, ``@`` -> ``AT``, ``°`` -> ``DEGREES``). Letters outside A-Z lose
+their accents (``é`` -> ``E``, ``æ`` -> ``AE``); punctuation becomes a word
+boundary. What is left (letters of other scripts, other symbols) cannot be
+mapped: ``normalize_text`` drops it, and ``unmappable_characters`` names it,
+so that a data preparation can count and report such sentences instead of
+scoring a reference that lost words (see
+`speechbrain_ee.dataio.common_voice_prepare`).
 
 Authors
 -------
@@ -55,6 +62,10 @@ _SYMBOLS = {
     "&": " AND ",
     "%": " PERCENT ",
     "％": " PERCENT ",
+    "+": " PLUS ",
+    "=": " EQUALS ",
+    "@": " AT ",
+    "°": " DEGREES ",
 }
 _APOSTROPHES = str.maketrans({c: "'" for c in "‘’‚‛′ʼʹ`´"})
 _SPECIAL_LETTERS = str.maketrans(
@@ -406,10 +417,11 @@ def normalize_text(text):
     """Normalises text to the LibriSpeech character set.
 
     Steps: NFKC, curly quotes to ``'``, titles (Mr., Mrs., Dr.), etc. and
-    numbers written out, ``&`` -> AND, ``%`` -> PERCENT, accents stripped,
-    upper case; hyphens and other punctuation become spaces; apostrophes are
-    kept only inside words (DON'T) and after a final S (JAMES'); everything
-    else is dropped and whitespace is collapsed.
+    numbers written out, symbols read aloud written as words (``&`` -> AND,
+    ``%`` -> PERCENT, ``+`` -> PLUS...), accents stripped, upper case;
+    hyphens and other punctuation become spaces; apostrophes are kept only
+    inside words (DON'T) and after a final S (JAMES'); everything else is
+    dropped (`unmappable_characters` names it) and whitespace is collapsed.
 
     Arguments
     ---------
@@ -431,13 +443,55 @@ def normalize_text(text):
     >>> normalize_text(" -- ?! ")
     ''
     """
+    words = (
+        _clean_apostrophes(w)
+        for w in _NOT_KEPT_RE.sub(" ", _spelled_out(text)).split()
+    )
+    return " ".join(w for w in words if w)
+
+
+def _spelled_out(text, upper=True):
+    """``text`` with numbers, symbols, titles and apostrophes written the
+    LibriSpeech way, accents stripped, upper case (unless not ``upper``);
+    punctuation and unmappable characters still in (`normalize_text` drops
+    them)."""
     text = _ET_CETERA_RE.sub(" ET CETERA ", text)
     for symbol, words in _SYMBOLS.items():
         text = text.replace(symbol, words)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
     text = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m[1]], text)
-    text = strip_accents(expand_numbers(text)).upper()
-    words = (
-        _clean_apostrophes(w) for w in _NOT_KEPT_RE.sub(" ", text).split()
-    )
-    return " ".join(w for w in words if w)
+    text = strip_accents(expand_numbers(text))
+    return text.upper() if upper else text
+
+
+def unmappable_characters(text):
+    """The characters of ``text`` that `normalize_text` cannot map to the
+    LibriSpeech character set and drops: letters and digits of other
+    scripts, and symbols that have no spoken form here (punctuation, spaces
+    and control characters map to a word boundary and are not listed).
+
+    Arguments
+    ---------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str
+        Those characters, each once, in order of appearance; ``""`` when
+        the whole text maps.
+
+    Example
+    -------
+    >>> unmappable_characters("Café, 3.5% & 2+2=4 @ 20°!")
+    ''
+    >>> unmappable_characters("Tokyo (東京) → Kyōto ©")
+    '東京→©'
+    """
+    kept = []
+    for char in _spelled_out(text, upper=False):
+        if char in kept or not char.upper().strip("ABCDEFGHIJKLMNOPQRSTUVWXYZ' "):
+            continue
+        if unicodedata.category(char)[0] not in "PZC":
+            kept.append(char)
+    return "".join(kept)

@@ -16,18 +16,24 @@ Authors
 import functools
 import inspect
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from speechbrain.inference.ASR import EncoderASR
 
-from speechbrain_ee.dataio.audio import load_audio
+from speechbrain_ee.dataio.audio import audio_duration, load_audio
+from speechbrain_ee.dataio.vad import SileroVAD
 from speechbrain_ee.decoding.exit_strategies import (
     STRATEGIES,
     ExitStrategy,
     FixedExit,
     build_strategy,
     with_threshold,
+)
+from speechbrain_ee.inference.longform import (
+    LongFormOptions,
+    default_segment_seconds,
+    transcribe_long,
 )
 from speechbrain_ee.lobes.contract import inference_options
 
@@ -55,9 +61,36 @@ class Transcription:
     """Duration of the audio."""
     real_time_factor: float = 0.0
     """Processing time over ``seconds`` (``transcribe_file`` only)."""
+    segments: list = field(default_factory=list)
+    """Long-form transcription: the segments
+    (`speechbrain_ee.inference.longform.SegmentTranscript`: start, end,
+    text, words), in time order; empty for a file transcribed whole."""
 
     def __str__(self):
         return self.text
+
+    @classmethod
+    def from_segments(cls, segments, seconds, num_layers):
+        """The file's result from its segments: their texts joined, the
+        deepest exit layer, the skipped share weighted by duration.
+
+        Example
+        -------
+        >>> from speechbrain_ee.inference.longform import SegmentTranscript
+        >>> t = Transcription.from_segments(
+        ...     [SegmentTranscript(0, 3, "A B", exit_layer=2, skipped_share=0.5),
+        ...      SegmentTranscript(5, 6, "C", exit_layer=4)], seconds=7.0, num_layers=6)
+        >>> t.text, t.exit_layer, t.skipped_share, len(t.segments)
+        ('A B C', 4, 0.375, 2)
+        """
+        speech = sum(s.seconds for s in segments)
+        return cls(
+            text=" ".join(s.text for s in segments if s.text),
+            exit_layer=max((s.exit_layer for s in segments), default=num_layers),
+            num_layers=num_layers,
+            skipped_share=sum(s.skipped_share * s.seconds for s in segments) / speech
+            if speech else 0.0,
+            seconds=seconds, segments=list(segments))
 
 
 class EfficientEncoderASR(EncoderASR):
@@ -88,9 +121,68 @@ class EfficientEncoderASR(EncoderASR):
     HPARAMS_NEEDED = ["tokenizer", "decoding_function", "compute_features"]
     MODULES_NEEDED = ["encoder", "normalize"]
 
+    @classmethod
+    def from_hparams(cls, source, *args, trust_remote_model=False, **kwargs):
+        """SpeechBrain's ``from_hparams``, with checks before the model's
+        ``hyperparams.yaml`` runs (HyperPyYAML can call any Python): a local
+        folder's files must match its ``export.json``
+        (`speechbrain_ee.inference.export.check_model_folder`); a hub id
+        must be trusted (``trust_remote_model=True`` or the allow list, see
+        `speechbrain_ee.inference.hub`), and its files are fetched into
+        ``savedir`` and checked the same way before they load.
+
+        Arguments
+        ---------
+        source : str
+            An exported folder or a hub id.
+        *args : tuple
+            SpeechBrain's other arguments.
+        trust_remote_model : bool
+            Run a hub model's code without the allow list.
+        **kwargs : dict
+            SpeechBrain's (``savedir``, ``run_opts`` ...).
+
+        Returns
+        -------
+        EfficientEncoderASR
+        """
+        from pathlib import Path
+
+        from speechbrain.utils.fetching import LocalStrategy
+
+        from speechbrain_ee.inference.export import check_model_folder
+        from speechbrain_ee.inference.hub import check_trusted, fetch_export
+
+        if not Path(str(source)).exists():
+            check_trusted(str(source), trust_remote_model)
+            savedir = kwargs.get("savedir") or \
+                Path.home() / ".cache" / "speechbrain_ee" / str(source).replace("/", "--")
+            source = str(Path(fetch_export(str(source), savedir)).resolve())
+            kwargs.update(savedir=savedir, local_strategy=LocalStrategy.NO_LINK)
+        check_model_folder(source)
+        return super().from_hparams(source, *args, **kwargs)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.sample_rate = getattr(self.hparams, "sample_rate", 16000)
+        self._vad = None
+
+    @property
+    def max_segment_seconds(self):
+        """Long-form segment cap: ``max_segment_seconds`` of the
+        hyperparameters, else the encoder's default
+        (`speechbrain_ee.inference.longform.default_segment_seconds`: longer
+        for linear-time encoders)."""
+        return (getattr(self.hparams, "max_segment_seconds", None)
+                or default_segment_seconds(self.mods.encoder))
+
+    @property
+    def vad(self):
+        """The voice activity detector of long-form transcription (Silero
+        VAD, loaded on first use)."""
+        if self._vad is None:
+            self._vad = SileroVAD()
+        return self._vad
 
     @property
     def num_layers(self):
@@ -244,9 +336,31 @@ class EfficientEncoderASR(EncoderASR):
         waveform at the model's sample rate; names the file on error."""
         return load_audio(str(path), self.sample_rate).to(self.device)
 
+    def long_form_options(self, long_form=None):
+        """The long-form settings of a call, resolved for this model.
+
+        Arguments
+        ---------
+        long_form : LongFormOptions or bool, optional
+            None or True: the defaults (files longer than
+            `max_segment_seconds` are cut at pauses); False: never cut.
+
+        Returns
+        -------
+        LongFormOptions or None
+            None when files are never cut.
+        """
+        if long_form is False:
+            return None
+        if long_form is None or long_form is True:
+            long_form = LongFormOptions()
+        return long_form.resolved(self.max_segment_seconds)
+
     def transcribe_file(self, path, exit_strategy=None, threshold=None,
-                        skip_threshold=None):
-        """Transcribes one audio file.
+                        skip_threshold=None, long_form=None):
+        """Transcribes one audio file; a long one in segments cut at pauses,
+        in memory that does not grow with its length
+        (`speechbrain_ee.inference.longform`).
 
         Arguments
         ---------
@@ -256,14 +370,27 @@ class EfficientEncoderASR(EncoderASR):
             Early-exit models: see `exit_strategy`.
         threshold, skip_threshold : float, optional
             See `encode_batch`.
+        long_form : LongFormOptions or bool, optional
+            How a long file is cut (see `long_form_options`); default: files
+            longer than `max_segment_seconds` are.
 
         Returns
         -------
         Transcription
-            ``str()`` of it is the text; also the exit layer and the
-            real-time factor.
+            ``str()`` of it is the text; also the exit layer, the real-time
+            factor and, for a file cut into segments, the segments with
+            their times.
         """
         start = time.perf_counter()
+        options = self.long_form_options(long_form)
+        if options is not None and options.applies(audio_duration(path)):
+            segments, seconds = transcribe_long(
+                self, path, options, self.vad if options.use_vad else None,
+                exit_strategy=exit_strategy, threshold=threshold,
+                skip_threshold=skip_threshold)
+            result = Transcription.from_segments(segments, seconds, self.num_layers)
+            result.real_time_factor = (time.perf_counter() - start) / max(seconds, 1e-9)
+            return result
         wav = self.load_audio(path)
         result = self.transcribe_batch(
             wav.unsqueeze(0), torch.tensor([1.0]), exit_strategy, threshold,

@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ CHECKPOINT_FILES = {"model": "model.ckpt", "normalizer": "normalizer.ckpt"}
 TOKENIZER_FILE = "tokenizer.ckpt"
 INFERENCE_KEYS = ("sample_rate", "blank_index", "output_neurons",
                   "compute_features", "normalize", "model", "ctc_model",
-                  "exit_strategy", "skip_threshold", "spike_width")
+                  "exit_strategy", "skip_threshold", "spike_width",
+                  "max_segment_seconds")  # long-form segment cap, where a run sets one
 MACHINE_KEYS = ("cnn_cache", "checkpoint", "routed_checkpoint")
 LICENSE = "apache-2.0"
 
@@ -442,6 +444,12 @@ def model_card(run, name, example, parameters):
         f"speechbrain-ee transcribe {example_file} --model {name}",
         "```",
         "",
+        "Loading the model runs the Python code its `hyperparams.yaml` names "
+        "(HyperPyYAML). From the hub, speechbrain-ee loads it only if you trust "
+        "it: `trust_remote_model=True` (`--trust-remote-model`) or an entry in "
+        "your allow list (`SPEECHBRAIN_EE_TRUSTED_MODELS`). Its files are checked "
+        "against the hashes of `export.json` first.",
+        "",
         "## Licence",
         "",
         f"The model is released under {LICENSE.capitalize()}. Its training "
@@ -508,9 +516,12 @@ def export_run(run_folder, target, overwrite=False, example=None,
     if example is not None and not Path(example).is_file():
         raise FileNotFoundError(f"example audio {example} not found.")
     example = Path(example) if example else _first_test_audio(run)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.",
-                                    dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.",
+                                        dir=target.parent))
+    except OSError as err:  # named as the user gave it, not the staging folder
+        raise OSError(err.errno, err.strerror, str(target)) from err
     staging.chmod(0o755)  # mkdtemp's 0700 would stay on the export
     try:
         manifest = _write_export(run, staging, target.name, example)
@@ -586,12 +597,149 @@ def read_manifest(folder):
         raise ValueError(
             f"{folder} is not an export of speechbrain-ee (no {MANIFEST}): "
             "create one with `speechbrain-ee export RUN TARGET`.")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = load_manifest(path)
     missing = [f for f in manifest["files"] if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{folder}: exported files missing: {missing}; export again.")
     return manifest
+
+
+def load_manifest(path):
+    """An ``export.json``, read; a damaged one is an error naming it.
+
+    Arguments
+    ---------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    dict
+        With its ``files`` (name -> SHA-256).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / MANIFEST
+    >>> _ = path.write_text('{"files": {"a": null')
+    >>> load_manifest(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: .../export.json is damaged (JSONDecodeError: ...); export the model again ...
+    """
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(manifest.get("files"), dict):
+            raise TypeError("no `files` mapping")
+    except (ValueError, AttributeError, TypeError) as err:
+        raise ValueError(
+            f"{path} is damaged ({type(err).__name__}: {err}); export the model "
+            "again (speechbrain-ee export RUN TARGET --overwrite).") from None
+    return manifest
+
+
+def is_model_file(name):
+    """Whether loading an export reads ``name`` (the YAML it runs, the
+    checkpoints it unpickles): the files `verify_export` checks. The model
+    card and the example may be edited (e.g. on the hub).
+
+    Example
+    -------
+    >>> [is_model_file(f) for f in ("hyperparams.yaml", "model.ckpt", "README.md")]
+    [True, True, False]
+    """
+    return name == "hyperparams.yaml" or name.endswith(".ckpt")
+
+
+def verify_export(folder):
+    """Checks an export's model files (`is_model_file`) against the SHA-256
+    hashes of its ``export.json``: a file changed after the export (by hand,
+    a broken copy, someone else) is refused before its YAML runs.
+
+    Arguments
+    ---------
+    folder : str or Path
+        An exported folder.
+
+    Returns
+    -------
+    dict
+        The manifest.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "hyperparams.yaml").write_text("a: 1\\n")
+    >>> _ = (folder / MANIFEST).write_text(json.dumps({"files": {
+    ...     "hyperparams.yaml": _sha256(folder / "hyperparams.yaml"), MANIFEST: None}}))
+    >>> sorted(verify_export(folder)["files"])
+    ['export.json', 'hyperparams.yaml']
+    >>> _ = (folder / "hyperparams.yaml").write_text("a: !apply:os.system [echo]\\n")
+    >>> verify_export(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: hyperparams.yaml changed since the export (its SHA-256 is not export.json's): ...
+    """
+    folder = Path(folder)
+    manifest = load_manifest(folder / MANIFEST)
+    model_files = [name for name in manifest["files"] if is_model_file(name)]
+    missing = [name for name in model_files if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder}: exported files missing: {missing}; export again.")
+    changed = [name for name in model_files
+               if manifest["files"][name] != _sha256(folder / name)]
+    if changed:
+        raise ValueError(
+            f"{folder}: {', '.join(changed)} changed since the export (its SHA-256 "
+            f"is not {MANIFEST}'s): refusing to load it; export the run again or "
+            "restore the exported files.")
+    return manifest
+
+
+def check_model_folder(folder):
+    """Checks a local folder before it loads as a model: an export's files
+    must match its ``export.json`` (`verify_export`); a training run, or
+    another folder without an inference ``pretrainer``, is named as such.
+    A folder of SpeechBrain's format without ``export.json`` (made by
+    hand) loads as it is.
+
+    Arguments
+    ---------
+    folder : str or Path
+        The folder given as the model.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> run = Path(tempfile.mkdtemp())
+    >>> _ = (run / "hyperparams.yaml").write_text("ctc_model: 1\\n")
+    >>> (run / "save").mkdir()
+    >>> check_model_folder(run)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... is a training run, not an exported model; export it first: speechbrain-ee export ... TARGET, then give TARGET.
+    """
+    folder = Path(folder)
+    yaml_path = folder / "hyperparams.yaml"
+    if not yaml_path.is_file():
+        raise FileNotFoundError(
+            f"{folder} has no hyperparams.yaml: not an exported model "
+            "(make one with `speechbrain-ee export RUN TARGET`).")
+    if (folder / MANIFEST).is_file():
+        verify_export(folder)
+        return
+    text = yaml_path.read_text(encoding="utf-8", errors="replace")
+    if not re.search(r"^pretrainer\s*:", text, re.M):
+        if (folder / "save").is_dir() or (folder / "train_log.txt").is_file():
+            raise ValueError(
+                f"{folder} is a training run, not an exported model; export it "
+                f"first: speechbrain-ee export {folder} TARGET, then give TARGET.")
+        raise ValueError(
+            f"{yaml_path} has no `pretrainer`: not an exported model (make one "
+            "with `speechbrain-ee export RUN TARGET`).")
 
 
 def add_arguments(parser):

@@ -1,22 +1,179 @@
 """``speechbrain-ee push``: uploads an exported model to the Hugging Face
-hub with ``huggingface_hub``.
+hub with ``huggingface_hub``; and the other way, what loading a model from
+the hub checks (`check_trusted`, `fetch_export`).
 
 Only the files the export's manifest (``export.json``) lists are uploaded;
 ``--dry-run`` lists them without a token or the network. The token comes
 from the environment (``HF_TOKEN``) or a stored ``hf auth login``.
+
+Loading a model runs its ``hyperparams.yaml``, which is HyperPyYAML: it
+can name any Python callable (``!new:``, ``!apply:``), as ``transformers``'
+remote code can. A local folder is the user's own; a hub id is loaded only
+when trusted: ``trust_remote_model=True`` (``--trust-remote-model``), or an
+id (or ``fnmatch`` pattern, e.g. ``myorg/*``) in the allow list: the
+environment variable ``SPEECHBRAIN_EE_TRUSTED_MODELS`` (separated by
+commas or spaces) or the file ``~/.config/speechbrain_ee/trusted_models.txt``
+(``$XDG_CONFIG_HOME`` if set; one a line, ``#`` comments).
 
 Authors
 -------
 * speechbrain-ee contributors 2026
 """
 
+import fnmatch
 import importlib
 import os
+import re
 from pathlib import Path
 
-from speechbrain_ee.inference.export import read_manifest
+from speechbrain_ee.errors import UsageError
+from speechbrain_ee.inference.export import (
+    MANIFEST,
+    is_model_file,
+    load_manifest,
+    read_manifest,
+    verify_export,
+)
 
 TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+TRUST_VARIABLE = "SPEECHBRAIN_EE_TRUSTED_MODELS"
+
+
+def trusted_models_file():
+    """The allow list of hub models a user keeps (see the module's
+    docstring).
+
+    Example
+    -------
+    >>> trusted_models_file().name
+    'trusted_models.txt'
+    """
+    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config) / "speechbrain_ee" / "trusted_models.txt"
+
+
+def trusted_models():
+    """The ids and patterns of the allow list (environment and file).
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> os.environ[TRUST_VARIABLE] = "me/model, myorg/*"
+    >>> trusted_models()[:2]
+    ['me/model', 'myorg/*']
+    >>> del os.environ[TRUST_VARIABLE]
+    """
+    patterns = re.split(r"[\s,]+", os.environ.get(TRUST_VARIABLE, ""))
+    path = trusted_models_file()
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            patterns.append(line.split("#", 1)[0].strip())
+    return [p for p in patterns if p]
+
+
+def check_trusted(source, trust_remote_model=False):
+    """Refuses a hub model that is neither trusted explicitly nor in the
+    allow list: loading it runs the code its YAML names.
+
+    Arguments
+    ---------
+    source : str
+        A hub id (``owner/name``).
+    trust_remote_model : bool
+        The user trusts it (``--trust-remote-model``).
+
+    Example
+    -------
+    >>> check_trusted("me/model", trust_remote_model=True)
+    >>> os.environ[TRUST_VARIABLE] = "me/*"
+    >>> check_trusted("me/model")
+    >>> check_trusted("someone/else")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    speechbrain_ee.errors.UsageError: someone/else: loading a model from the hub runs the Python code its hyperparams.yaml names...
+    >>> del os.environ[TRUST_VARIABLE]
+    """
+    if trust_remote_model or any(fnmatch.fnmatchcase(source, p)
+                                 for p in trusted_models()):
+        return
+    raise UsageError(
+        f"{source}: loading a model from the hub runs the Python code its "
+        "hyperparams.yaml names (as transformers' trust_remote_code). If you "
+        "trust it, pass --trust-remote-model (trust_remote_model=True in "
+        f"Python), or add it to {trusted_models_file()} or to ${TRUST_VARIABLE}.")
+
+
+def fetch_file(source, filename, savedir):
+    """One file of a hub repository into ``savedir`` (SpeechBrain's
+    fetching, through the Hugging Face cache).
+
+    Arguments
+    ---------
+    source : str
+        The hub id.
+    filename : str
+        The file.
+    savedir : str or Path
+        Where it goes.
+
+    Returns
+    -------
+    Path
+
+    Example
+    -------
+    >>> import tempfile
+    >>> repo = Path(tempfile.mkdtemp())  # a local folder stands for the hub
+    >>> _ = (repo / "a.txt").write_text("hi")
+    >>> fetch_file(str(repo), "a.txt", Path(tempfile.mkdtemp())).read_text()
+    'hi'
+    """
+    from speechbrain.utils.fetching import fetch
+
+    return fetch(filename=filename, source=source, savedir=savedir)
+
+
+def fetch_export(source, savedir):
+    """A hub export's model files (`is_model_file`: its YAML and checkpoints)
+    into ``savedir``, checked against the hashes of its ``export.json``
+    (`verify_export`) before anything is loaded.
+
+    Arguments
+    ---------
+    source : str
+        The hub id.
+    savedir : str or Path
+        Where the files go.
+
+    Returns
+    -------
+    Path
+        ``savedir``, a local export to load.
+
+    Example
+    -------
+    >>> import json, tempfile
+    >>> from speechbrain_ee.inference.export import _sha256
+    >>> repo = Path(tempfile.mkdtemp())  # a local folder stands for the hub
+    >>> _ = (repo / "hyperparams.yaml").write_text("a: 1")
+    >>> _ = (repo / MANIFEST).write_text(json.dumps({"files": {
+    ...     "hyperparams.yaml": _sha256(repo / "hyperparams.yaml"), "README.md": "x"}}))
+    >>> sorted(p.name for p in fetch_export(str(repo), tempfile.mkdtemp()).iterdir())
+    ['export.json', 'hyperparams.yaml']
+    """
+    savedir = Path(savedir)
+    try:
+        manifest = load_manifest(fetch_file(source, MANIFEST, savedir))
+        for name in filter(is_model_file, manifest["files"]):
+            fetch_file(source, name, savedir)
+    except _network_errors() + (ValueError,) as err:
+        raise RuntimeError(
+            f"could not fetch model {source} from the hub: {err}") from err
+    verify_export(savedir)
+    return savedir
 
 
 def upload_list(folder):

@@ -8,12 +8,18 @@ path a line, relative to the list's folder). One file: an error names it
 and the command fails. Several: a progress bar, the command keeps going
 past bad files and reports them at the end (exit status 1).
 
+Files longer than the model's segment length are transcribed long-form
+(`speechbrain_ee.inference.longform`: cut at pauses, in bounded memory);
+``--format json`` gives each segment's times, ``srt`` and ``vtt``
+subtitles.
+
 Authors
 -------
 * speechbrain-ee contributors 2026
 """
 
 import json
+import math
 import re
 import sys
 import tempfile
@@ -21,6 +27,9 @@ from pathlib import Path
 
 import soundfile as sf
 from tqdm import tqdm
+
+from speechbrain_ee.decoding.exit_strategies import STRATEGIES
+from speechbrain_ee.inference.hub import TRUST_VARIABLE
 
 LIST_SUFFIXES = {".txt", ".lst", ".list"}
 MIN_SECONDS = 0.1
@@ -80,19 +89,24 @@ def expand_inputs(inputs):
     return paths
 
 
-def load_model(source, savedir=None, device="cpu"):
+def load_model(source, savedir=None, device="cpu", trust_remote_model=False):
     """An `EfficientEncoderASR` from an exported folder or a hub id.
 
     Arguments
     ---------
     source : str
-        A folder made by ``speechbrain-ee export``, or a hub id
-        (``owner/name``), fetched with SpeechBrain's fetching.
+        A folder made by ``speechbrain-ee export`` (its files checked
+        against its ``export.json``), or a hub id (``owner/name``), fetched
+        with SpeechBrain's fetching once trusted (see
+        `speechbrain_ee.inference.hub`).
     savedir : str, optional
-        Where fetched files go (default: a temporary folder for a local
-        export, ``~/.cache/speechbrain_ee/<owner>--<name>`` for a hub id).
+        Where fetched files go (default: none for a local export, which
+        loads in place; ``~/.cache/speechbrain_ee/<owner>--<name>`` for a
+        hub id).
     device : str
         Where the model runs.
+    trust_remote_model : bool
+        Load a hub model outside the allow list (its YAML runs code).
 
     Returns
     -------
@@ -104,26 +118,20 @@ def load_model(source, savedir=None, device="cpu"):
 
     folder = Path(source)
     if folder.exists():
-        if not (folder / "hyperparams.yaml").is_file():
-            raise FileNotFoundError(
-                f"{folder} has no hyperparams.yaml: not an exported model "
-                "(make one with `speechbrain-ee export RUN TARGET`).")
-        savedir = savedir or tempfile.mkdtemp(prefix="speechbrain_ee_")
-        return EfficientEncoderASR.from_hparams(
-            source=str(folder.resolve()), savedir=savedir,
-            local_strategy=LocalStrategy.NO_LINK, run_opts={"device": device})
+        # loads in place; SpeechBrain wants a savedir, left empty: removed
+        with tempfile.TemporaryDirectory(prefix="speechbrain_ee_") as empty:
+            return EfficientEncoderASR.from_hparams(
+                source=str(folder.resolve()), savedir=savedir or empty,
+                local_strategy=LocalStrategy.NO_LINK, run_opts={"device": device})
     if not HUB_ID.match(source):
         raise FileNotFoundError(
             f"model {source} not found: give an exported folder or a hub id "
             "(owner/name).")
     savedir = savedir or str(
         Path.home() / ".cache" / "speechbrain_ee" / source.replace("/", "--"))
-    try:
-        return EfficientEncoderASR.from_hparams(
-            source=source, savedir=savedir, run_opts={"device": device})
-    except (OSError, ValueError) as err:
-        raise RuntimeError(
-            f"could not fetch model {source} from the hub: {err}") from err
+    return EfficientEncoderASR.from_hparams(
+        source=source, savedir=savedir, run_opts={"device": device},
+        trust_remote_model=trust_remote_model)
 
 
 def check_audio(path, sample_rate):
@@ -143,6 +151,8 @@ def check_audio(path, sample_rate):
         Notes for the user (resampling, channels mixed).
     """
     if not path.is_file():
+        if path.exists():  # /dev/null, a FIFO, a socket
+            raise ValueError(f"{path}: not a regular file; give an audio file.")
         raise FileNotFoundError(f"{path}: no such file.")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: the file is empty.")
@@ -167,7 +177,7 @@ def check_audio(path, sample_rate):
 
 
 def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
-                     progress=True, skip_threshold=None):
+                     progress=True, skip_threshold=None, long_form=None):
     """Transcribes files one by one, past failures.
 
     Arguments
@@ -184,6 +194,8 @@ def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
         Show a progress bar (stderr).
     skip_threshold : float, optional
         See `EfficientEncoderASR.encode_batch`.
+    long_form : LongFormOptions or bool, optional
+        See `EfficientEncoderASR.transcribe_file`.
 
     Yields
     ------
@@ -194,7 +206,8 @@ def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
                      file=sys.stderr):
         try:
             notes = check_audio(path, asr.sample_rate)
-            result = asr.transcribe_file(path, exit_strategy, threshold, skip_threshold)
+            result = asr.transcribe_file(path, exit_strategy, threshold, skip_threshold,
+                                         long_form=long_form)
         except (OSError, ValueError, RuntimeError) as err:
             message = str(err)
             if str(path) not in message:
@@ -204,8 +217,24 @@ def transcribe_paths(asr, paths, exit_strategy=None, threshold=None,
         yield path, result, notes, None
 
 
+def timed_segments(result):
+    """A result's segments: its long-form segments, else the whole file as
+    one.
+
+    Example
+    -------
+    >>> from speechbrain_ee.inference.asr import Transcription
+    >>> [(s.start, s.end, s.text) for s in timed_segments(Transcription("HI", 6, 6, seconds=2.0))]
+    [(0.0, 2.0, 'HI')]
+    """
+    from speechbrain_ee.inference.longform import SegmentTranscript
+
+    return result.segments or [SegmentTranscript(0.0, result.seconds, result.text)]
+
+
 def format_result(path, result, fmt):
-    """One output line.
+    """One output line (``text``, ``json``) or a subtitle document (``srt``,
+    ``vtt``).
 
     Example
     -------
@@ -213,7 +242,16 @@ def format_result(path, result, fmt):
     >>> t = Transcription("HI", 3, 6, seconds=2.0, real_time_factor=0.05)
     >>> format_result("a.wav", t, "text")
     'a.wav\\tHI\\tlayer 3/6\\tRTF 0.050'
+    >>> json.loads(format_result("a.wav", t, "json"))["segments"]
+    [{'start': 0.0, 'end': 2.0, 'text': 'HI'}]
+    >>> format_result("a.wav", t, "srt").splitlines()[:2]
+    ['1', '00:00:00,000 --> 00:00:02,000']
     """
+    if fmt in ("srt", "vtt"):
+        from speechbrain_ee.inference import subtitles
+
+        cues = subtitles.make_cues(timed_segments(result))
+        return (subtitles.to_srt if fmt == "srt" else subtitles.to_vtt)(cues)
     if fmt == "json":
         return json.dumps({
             "file": str(path), "text": result.text,
@@ -222,6 +260,8 @@ def format_result(path, result, fmt):
             "skipped_share": round(result.skipped_share, 4),
             "seconds": round(result.seconds, 3),
             "real_time_factor": round(result.real_time_factor, 4),
+            "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
+                          "text": s.text} for s in timed_segments(result)],
         })
     line = (f"{path}\t{result.text}\tlayer {result.exit_layer}/"
             f"{result.num_layers}\tRTF {result.real_time_factor:.3f}")
@@ -236,11 +276,19 @@ def add_arguments(parser):
                         help="audio files, folders of audio files, or list "
                         "files (.txt/.lst/.list, one path a line)")
     parser.add_argument("--model", required=True,
-                        help="an exported folder or a hub id (owner/name)")
+                        help="an exported folder or a hub id (owner/name); "
+                        "loading a model runs the Python code its "
+                        "hyperparams.yaml names, so a hub model loads only "
+                        "with --trust-remote-model or when in the allow list")
+    parser.add_argument("--trust-remote-model", action="store_true",
+                        help="load a hub model that is not in the allow list "
+                        f"(${TRUST_VARIABLE} or ~/.config/speechbrain_ee/"
+                        "trusted_models.txt): you trust the code its YAML runs, "
+                        "as with transformers' trust_remote_code")
     parser.add_argument("--savedir", default=None,
                         help="where a hub model is stored (default: "
                         "~/.cache/speechbrain_ee/<owner>--<name>)")
-    parser.add_argument("--exit-strategy", default=None,
+    parser.add_argument("--exit-strategy", default=None, choices=sorted(STRATEGIES),
                         help="early-exit models: fixed, confidence, "
                         "sequence_confidence, patience, token_confidence "
                         "(default: the model's own)")
@@ -251,10 +299,49 @@ def add_arguments(parser):
                         help="blank-skip models: skip the frames whose "
                         "intermediate p(blank) exceeds it (1.0: none; "
                         "default: the model's own)")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
+    parser.add_argument("--format", choices=("text", "json", "srt", "vtt"),
+                        default="text",
                         help="text: FILE<TAB>TRANSCRIPT<TAB>layer<TAB>RTF; "
-                        "json: one JSON object a line")
+                        "json: one JSON object a line (with each segment's "
+                        "start, end and text); srt, vtt: subtitles")
+    parser.add_argument("--output-dir", default=None,
+                        help="write each file's output to DIR/<name>.<format> "
+                        "instead of printing it (needed for srt/vtt of "
+                        "several files)")
+    parser.add_argument("--long-form-above", type=float, default=None,
+                        metavar="SECONDS",
+                        help="cut files longer than this at pauses and "
+                        "transcribe the segments in batches, in memory that "
+                        "does not grow with the length (default: the "
+                        "segment length; inf: never, the whole file at once)")
+    parser.add_argument("--max-segment-seconds", type=float, default=None,
+                        help="longest segment of a long file (default: the "
+                        "model's: 30 for self-attention encoders, 60 for "
+                        "linear-time ones such as SummaryMixing)")
     parser.add_argument("--device", default="cpu")
+
+
+def long_form_options(args):
+    """The command line's long-form settings (`LongFormOptions`), or False
+    for ``--long-form-above inf``."""
+    from speechbrain_ee.inference.longform import LongFormOptions
+
+    if args.long_form_above is not None and math.isinf(args.long_form_above):
+        return False
+    return LongFormOptions(max_segment_seconds=args.max_segment_seconds,
+                           above_seconds=args.long_form_above)
+
+
+def write_output(path, text, args):
+    """Prints one file's output, or writes it to ``--output-dir``."""
+    if not args.output_dir:
+        print(text, end="" if args.format in ("srt", "vtt") else "\n", flush=True)
+        return
+    folder = Path(args.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = {"text": ".txt"}.get(args.format, "." + args.format)
+    (folder / Path(path).with_suffix(suffix).name).write_text(
+        text if args.format in ("srt", "vtt") else text + "\n", encoding="utf-8")
 
 
 def run(args):
@@ -263,17 +350,27 @@ def run(args):
     if not paths:
         raise FileNotFoundError(
             f"no audio files in {' '.join(args.inputs)}.")
-    asr = load_model(args.model, args.savedir, args.device)
+    if args.format in ("srt", "vtt") and len(paths) > 1 and not args.output_dir:
+        raise ValueError(f"--format {args.format} with several files needs "
+                         "--output-dir (one subtitle file per input).")
+    long_form = long_form_options(args)
+    if long_form is not False:  # this is the command's own process
+        from speechbrain_ee.inference.longform import fixed_mmap_threshold
+
+        fixed_mmap_threshold()  # peak memory flat in the files' length
+    asr = load_model(args.model, args.savedir, args.device,
+                     trust_remote_model=args.trust_remote_model)
     failures = []
     for path, result, notes, error in transcribe_paths(
             asr, paths, args.exit_strategy, args.threshold,
-            progress=len(paths) > 1, skip_threshold=args.skip_threshold):
+            progress=len(paths) > 1, skip_threshold=args.skip_threshold,
+            long_form=long_form):
         if error:
             failures.append(error)
             continue
         for note in notes:
             tqdm.write(f"{path}: {note}", file=sys.stderr)
-        print(format_result(path, result, args.format), flush=True)
+        write_output(path, format_result(path, result, args.format), args)
     if len(paths) == 1 and failures:  # one file: its error is the command's
         print(f"speechbrain-ee transcribe: error: {failures[0]}",
               file=sys.stderr)

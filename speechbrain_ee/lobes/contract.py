@@ -193,6 +193,29 @@ def stack_depth(encoder):
     return int(depth) if depth else 1
 
 
+def linear_time(model):
+    """Whether a model's cost grows linearly with the input's length.
+
+    True when a module of the model declares ``linear_time = True`` (the
+    SummaryMixing encoders do: no T x T tensor anywhere); False for
+    self-attention encoders (SpeechBrain's Conformer, SSL models), whose
+    time and memory grow with the square of the length. Inference sizes its
+    long-form segments by it (`speechbrain_ee.inference.longform`).
+
+    Example
+    -------
+    >>> from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
+    >>> from speechbrain_ee.lobes.summary_mixing_encoders import (
+    ...     SummaryMixingConformerEncoder)
+    >>> linear_time(ConformerEncoder(num_layers=1, d_model=16, d_ffn=32, nhead=2))
+    False
+    >>> linear_time(SummaryMixingConformerEncoder(num_layers=1, d_model=16, d_ffn=32,
+    ...                                           nhead=2))
+    True
+    """
+    return any(getattr(module, "linear_time", False) for module in model.modules())
+
+
 class CTCModel(nn.Module):
     """Any encoder and one CTC output layer, answering through the contract.
 

@@ -635,9 +635,12 @@ class _EncoderStack(nn.Module):
     ``output_hidden_states``. ``uses_src_mask = False`` tells callers such
     as `ASREncoder` not to build a (time x time) attention mask: causality
     and chunking come from ``causal`` and ``dynchunktrain_config``.
+    ``linear_time = True``: time and memory grow linearly with the length
+    (`speechbrain_ee.lobes.contract.linear_time`).
     """
 
     uses_src_mask = False
+    linear_time = True
 
     def forward(
         self,

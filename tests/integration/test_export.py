@@ -6,6 +6,7 @@ run's WERs; the command line transcribes files and folders, past bad
 files; an export never replaces a folder unasked."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +190,115 @@ def test_composed_model_takes_both_settings_and_others_refuse_them(exports, caps
     assert main(["transcribe", str(example), "--model", str(exports["blank_skip"]),
                  "--threshold", "0.9"]) == 2
     assert "threshold=0.9: this model has no exit strategy" in capsys.readouterr().err
+
+
+def copy_export(exports, kind, target):
+    """A copy of an export to change."""
+    import shutil
+
+    shutil.copytree(exports[kind], target)
+    return target
+
+
+def error_line(capsys):
+    """The command's one stderr line."""
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_training_run_is_not_a_model(runs, exports, capsys):
+    example = exports["ctc"] / "example.flac"
+    assert main(["transcribe", str(example), "--model", str(runs["ctc"])]) == 2
+    line = error_line(capsys)
+    assert "is a training run" in line and f"speechbrain-ee export {runs['ctc']}" in line
+
+
+def test_a_damaged_or_changed_export_is_refused(exports, tmp_path, capsys):
+    """A damaged export.json is named; a model file that no longer matches
+    its hash (here a YAML that would run other code) is refused before it
+    runs."""
+    example = exports["ctc"] / "example.flac"
+    damaged = copy_export(exports, "ctc", tmp_path / "damaged")
+    (damaged / "export.json").write_text('{"files": {"model.ckpt": ')
+    assert main(["transcribe", str(example), "--model", str(damaged)]) == 2
+    assert f"{damaged / 'export.json'} is damaged" in error_line(capsys)
+    changed = copy_export(exports, "ctc", tmp_path / "changed")
+    marker = tmp_path / "ran"
+    with open(changed / "hyperparams.yaml", "a") as f:
+        f.write(f"ran: !apply:pathlib.Path.touch [!new:pathlib.Path [{marker}]]\n")
+    assert main(["transcribe", str(example), "--model", str(changed)]) == 2
+    assert "hyperparams.yaml changed since the export" in error_line(capsys)
+    assert not marker.exists()
+
+
+def test_unknown_exit_strategy_names_the_valid_ones(exports, capsys):
+    example = exports["early_exit"] / "example.flac"
+    with pytest.raises(SystemExit) as exit_:
+        main(["transcribe", str(example), "--model", str(exports["early_exit"]),
+              "--exit-strategy", "bogus"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'bogus'" in err and "'confidence'" in err
+
+
+def test_a_local_model_leaves_no_temporary_folder(exports, tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["transcribe", str(exports["ctc"] / "example.flac"), "--model",
+                 str(exports["ctc"])]) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_savedir_is_one_line(exports, tmp_path, monkeypatch, capsys):
+    import errno
+    import pathlib
+
+    savedir = tmp_path / "ro"
+    mkdir = pathlib.Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if self == savedir:
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", read_only)
+    assert main(["transcribe", str(exports["ctc"] / "example.flac"), "--model",
+                 str(exports["ctc"]), "--savedir", str(savedir)]) == 1
+    assert error_line(capsys).endswith(f"{savedir}: Read-only file system; choose a "
+                                       "writable folder")
+
+
+def test_a_hub_model_loads_once_trusted_and_checked(exports, tmp_path, monkeypatch, capsys):
+    """The hub is a local folder here (no network): refused until trusted by
+    the flag or the allow list; then its files are fetched and checked
+    against export.json before its YAML runs."""
+    import shutil
+
+    from speechbrain_ee.inference import hub
+
+    remote = copy_export(exports, "ctc", tmp_path / "hub")
+
+    def fetch_file(source, filename, savedir):
+        assert source == "me/model"
+        Path(savedir).mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy(remote / filename, Path(savedir) / filename))
+
+    monkeypatch.setattr(hub, "fetch_file", fetch_file)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv(hub.TRUST_VARIABLE, raising=False)
+    example = str(exports["ctc"] / "example.flac")
+    args = ["transcribe", example, "--model", "me/model"]
+    assert main([*args, "--savedir", str(tmp_path / "a")]) == 2
+    assert "--trust-remote-model" in error_line(capsys)
+    assert not (tmp_path / "a").exists()
+    assert main([*args, "--savedir", str(tmp_path / "b"), "--trust-remote-model"]) == 0
+    monkeypatch.setenv(hub.TRUST_VARIABLE, "me/*")
+    assert main([*args, "--savedir", str(tmp_path / "c")]) == 0
+    assert capsys.readouterr().out.count(example) == 2
+    with open(remote / "model.ckpt", "ab") as f:
+        f.write(b"changed")
+    assert main([*args, "--savedir", str(tmp_path / "d")]) == 2
+    assert "model.ckpt changed since the export" in error_line(capsys)

@@ -319,11 +319,11 @@ def test_recipe_entry_points(librispeech, common_voice, tmp_path, capsys):
         ]
     )  # fmt: skip
     assert len(read_rows(tmp_path / "ls" / "dev-clean.csv")) == 3
-    with pytest.raises(SystemExit, match="test-other"):
-        ls_recipe.main(
-            ["--data_folder", str(librispeech), "--save_folder",
-             str(tmp_path / "ls"), "--splits", "test-other"]
-        )  # fmt: skip
+    assert ls_recipe.main(
+        ["--data_folder", str(librispeech), "--save_folder",
+         str(tmp_path / "ls"), "--splits", "test-other"]
+    ) == 2  # fmt: skip
+    assert "test-other" in capsys.readouterr().err
 
     cv_recipe = load_recipe("recipes/CommonVoice/common_voice_prepare.py")
     assert cv_recipe.prepare_common_voice is prepare_common_voice
@@ -397,3 +397,90 @@ def test_librispeech_empty_split_is_an_error(tmp_path):
     (root / "dev-clean" / "84" / "121123").mkdir(parents=True)
     with pytest.raises(ValueError, match="dev-clean holds no usable"):
         prepare_librispeech(root, tmp_path / "out", dev_splits=["dev-clean"])
+
+
+def truncate(path):
+    """Cuts a file in half, as a copy or download that stopped."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_truncated_audio_is_skipped_and_counted(librispeech, common_voice, tmp_path,
+                                                caplog):
+    """A file cut short keeps its header's duration: preparation reads its
+    last frames, skips it and counts it (it ended epoch 1 before)."""
+    truncate(librispeech / "dev-clean" / "84" / "121123" / "84-121123-0001.flac")
+    truncate(common_voice / "clips" / "common_voice_en_2.mp3")
+    with caplog.at_level(logging.WARNING):
+        ls = prepare_librispeech(librispeech, tmp_path / "ls", ["dev-clean"])
+        cv = prepare_common_voice(common_voice, tmp_path / "cv",
+                                  test_tsv_file=common_voice / "test.tsv")
+    assert "84-121123-0001" not in ls["dev-clean"].read_text()
+    assert "common_voice_en_2" not in cv["test"].read_text()
+    summaries = skip_summary(caplog)
+    assert len(summaries) == 2 and all("1 unreadable audio" in s for s in summaries)
+    assert "84-121123-0001.flac" in caplog.text and "truncated" in caplog.text
+
+
+def test_non_utf8_transcripts_name_file_and_line(librispeech, common_voice, tmp_path,
+                                                 capsys):
+    trans = librispeech / "dev-clean" / "84" / "121123" / "84-121123.trans.txt"
+    trans.write_bytes(trans.read_bytes() + "84-121123-0005 CAFÉ\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"84-121123.trans.txt, line 3: not UTF-8"):
+        prepare_librispeech(librispeech, tmp_path / "ls", ["dev-clean"])
+    tsv = common_voice / "test.tsv"
+    tsv.write_bytes(tsv.read_bytes() + "s\tx.mp3\tCafé\t1\t0\t\t\n".encode("latin-1"))
+    cv_recipe = load_recipe("recipes/CommonVoice/common_voice_prepare.py")
+    status = cv_recipe.main(["--data_folder", str(common_voice), "--save_folder",
+                             str(tmp_path / "cv"), "--test_tsv_file", str(tsv)])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert err.strip().startswith("common_voice_prepare.py: error: ") and \
+        "test.tsv, line 5: not UTF-8" in err
+
+
+def test_a_hand_made_csv_is_kept(librispeech, common_voice, tmp_path, caplog):
+    """No option file: the CSV is not a preparation's; it is kept as .bak."""
+    save = tmp_path / "save"
+    save.mkdir()
+    (save / "dev-clean.csv").write_text("ID,duration,wav,spk_id,wrd\nmine,1,a,s,MINE\n")
+    with caplog.at_level(logging.WARNING):
+        prepare_librispeech(librispeech, save, ["dev-clean"])
+    assert "MINE" in (save / "dev-clean.csv.bak").read_text()
+    assert "MINE" not in (save / "dev-clean.csv").read_text()
+    assert "dev-clean.csv.bak" in caplog.text
+    (save / "cv").mkdir()
+    (save / "cv" / "test.csv").write_text("mine\n")
+    prepare_common_voice(common_voice, save / "cv", test_tsv_file=common_voice / "test.tsv")
+    assert (save / "cv" / "test.csv.bak").read_text() == "mine\n"
+
+
+def test_common_voice_path_outside_clips_is_rejected(common_voice, tmp_path, caplog):
+    write_audio(common_voice / "secret.mp3", 0.5, fmt="MP3")  # beside clips/
+    rows = [("s", "common_voice_en_1.mp3", "inside", None),
+            ("s", "../secret.mp3", "outside", None),
+            ("s", str(common_voice / "secret.mp3"), "absolute", None)]
+    tsv = make_common_voice(common_voice, "other.tsv", rows)
+    with caplog.at_level(logging.WARNING):
+        csvs = prepare_common_voice(common_voice, tmp_path / "save", test_tsv_file=tsv)
+    assert [r["wrd"] for r in read_rows(csvs["other"])] == ["INSIDE"]
+    assert "2 path outside clips/" in " ".join(skip_summary(caplog))
+
+
+def test_a_read_only_save_folder_is_one_line(librispeech, tmp_path, monkeypatch, capsys):
+    """The system's error (here EROFS, as a read-only disk gives it) in one
+    line naming the folder, exit status 1."""
+    import errno
+
+    import speechbrain_ee.dataio.librispeech_prepare as prep
+
+    def read_only(rows, csv_path, *args):
+        raise OSError(errno.EROFS, "Read-only file system", str(csv_path))
+
+    monkeypatch.setattr(prep, "write_csv", read_only)
+    ls_recipe = load_recipe("recipes/LibriSpeech/librispeech_prepare.py")
+    status = ls_recipe.main(["--data_folder", str(librispeech), "--save_folder",
+                             str(tmp_path / "ro"), "--splits", "dev-clean"])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    assert "dev-clean.csv: Read-only file system; choose a writable folder" in err

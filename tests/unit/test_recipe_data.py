@@ -91,3 +91,26 @@ def test_training_corpus_choice_is_checked(tmp_path):
     with pytest.raises(ValueError, match="needs cv_data_folder"):
         prepare_data(dict(base, train_corpus="commonvoice",
                           cv_data_folder=None))
+
+
+def test_an_unreadable_file_is_left_out_of_its_batch(hparams, tmp_path, caplog):
+    """A file damaged after preparation costs its utterance, with a warning
+    naming it, not the run; a batch of such files only is None, which the
+    recipes' Brain skips."""
+    import logging
+
+    import speechbrain as sb
+
+    from speechbrain_ee.training import BudgetedBrain
+
+    (tmp_path / "u1.flac").write_bytes(b"damaged" * 30)
+    hparams["sorting"] = "random"
+    train, _, _ = dataio_prepare(hparams, None)
+    brain = BudgetedBrain(modules={}, hparams={}, run_opts={"device": "cpu"})
+    with caplog.at_level(logging.WARNING):
+        loader = brain.make_dataloader(train, sb.Stage.TEST, batch_size=4)
+        batches = list(loader)
+    ids = [uid for batch in batches for uid in batch.id]
+    assert sorted(ids) == sorted(f"u{i}" for i in range(len(SENTENCES)) if i != 1)
+    assert "u1.flac" in caplog.text and "left out" in caplog.text
+    assert brain.evaluate_batch(None, sb.Stage.TEST) == 0

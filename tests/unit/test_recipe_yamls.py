@@ -67,10 +67,10 @@ def load(name):
     return load_hyperpyyaml(text, overrides)
 
 
-def encoder_parameters(name):
+def encoder_parameters(name, hparams=None):
     """Parameters of the encoder stack (of an ASREncoder: without its front
     end; another encoder, e.g. a distilled student: all of it)."""
-    encoder = load(name)["encoder"]
+    encoder = (hparams or load(name))["encoder"]
     stack = getattr(encoder, "encoder", encoder)
     return sum(p.numel() for p in stack.parameters())
 
@@ -82,7 +82,18 @@ def test_every_recipe_folder_has_yamls():
 
 @pytest.mark.parametrize("name", YAMLS)
 def test_yaml_builds_with_defaults(name):
-    assert encoder_parameters(name) > 0
+    """Every YAML builds; its checkpoints hold the random states, so that a
+    resumed run continues as an uninterrupted one: torch's generators
+    (dropout, noise) and Python's (SpeechBrain's augmentation choices)."""
+    from speechbrain.utils.repro import SaveableGenerator
+
+    from speechbrain_ee.training import PythonRandomState
+
+    hparams = load(name)
+    assert encoder_parameters(name, hparams) > 0
+    recoverables = hparams["checkpointer"].recoverables
+    assert isinstance(recoverables.get("rng"), SaveableGenerator)
+    assert isinstance(recoverables.get("python_rng"), PythonRandomState)
 
 
 def self_attention_twin(name):

@@ -11,6 +11,7 @@ from speechbrain_ee.dataio.text import (
     normalize_text,
     number_to_words,
     ordinal_to_words,
+    unmappable_characters,
     year_to_words,
 )
 
@@ -147,3 +148,35 @@ def test_real_common_voice_sentences(shared_dir):
     for path, words in expected.items():
         if path in sentences:
             assert words in normalize_text(sentences[path])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2 + 2 = 4", "TWO PLUS TWO EQUALS FOUR"),
+        ("meet @ 20°", "MEET AT TWENTY DEGREES"),
+        ("Zoë’s 3rd café, 1990s", "ZOE'S THIRD CAFE NINETEEN NINETIES"),
+    ],
+)
+def test_symbols_read_aloud_are_words(text, expected):
+    assert normalize_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, unmapped",
+    [
+        # mappable: case, punctuation, apostrophes, numbers, symbols, accents
+        ("It's 5 o'clock, Mr. Brontë!", ""),
+        ("“Quoted” — 3:2, 50% & $2.50; Æsir", ""),
+        ("tabs\tand ‘curly’ quotes…", ""),
+        # unmappable: other scripts, symbols with no spoken form
+        ("Tokyo (東京)", "東京"),
+        ("α β α", "αβ"),
+        ("go → there ©", "→©"),
+        ("price: $", "$"),
+    ],
+)
+def test_unmappable_characters_are_named(text, unmapped):
+    assert unmappable_characters(text) == unmapped
+    if not unmapped:
+        assert LIBRISPEECH_CHARSET.match(normalize_text(text))

@@ -2,6 +2,7 @@
 run options of the YAML and the command line, the encoder's learning-rate
 group."""
 
+import pytest
 import speechbrain as sb
 import torch
 from speechbrain.nnet.schedulers import NoamScheduler
@@ -111,3 +112,114 @@ def test_make_brain_reads_the_optimizer_step_limit_as_a_number():
     """SpeechBrain 1.1's parser leaves --optimizer_step_limit a string."""
     _, run_opts, _ = sb.parse_arguments(["x.yaml", "--optimizer_step_limit=5"])
     assert _brain(run_opts).optimizer_step_limit == 5
+
+
+RUN_YAML = """seed: 1
+output_folder: !ref results/x/<seed>
+save_folder: !ref <output_folder>/save
+number_of_epochs: 3
+d_model: 48
+test_beam_size: 4
+epoch_counter: !new:speechbrain.utils.epoch_loop.EpochCounter
+    limit: !ref <number_of_epochs>
+model: !new:torch.nn.Linear [!ref <d_model>, 2]
+"""
+
+
+def _trained_run(tmp_path, **overrides):
+    """A run folder as train.py leaves it: the saved YAML and a checkpoint."""
+    import os
+
+    from speechbrain.utils.checkpoints import Checkpointer
+
+    from hyperpyyaml import resolve_references
+
+    yaml = tmp_path / "recipe.yaml"
+    yaml.write_text(RUN_YAML)
+    run = tmp_path / "run"
+    given = {"output_folder": str(run), **overrides}
+    Checkpointer(os.path.join(run, "save")).save_checkpoint()
+    with open(yaml) as f:  # what sb.create_experiment_directory saves
+        (run / "hyperparams.yaml").write_text(resolve_references(f, given).getvalue())
+    return yaml, run
+
+
+def test_rerun_with_other_model_options_is_refused(tmp_path):
+    """Budgets, test options and the output folder's spelling may change on
+    a rerun; the model's options may not: the keys are named, nothing is
+    written."""
+    from speechbrain_ee.errors import UsageError
+    from speechbrain_ee.training import check_rerun
+
+    yaml, run = _trained_run(tmp_path)
+    saved = (run / "hyperparams.yaml").read_text()
+    check_rerun(str(run), str(yaml), {"output_folder": str(run)})
+    check_rerun(str(run), str(yaml), {"output_folder": f"{run}/", "number_of_epochs": 9,
+                                      "test_beam_size": 2})
+    with pytest.raises(UsageError, match=r"d_model: 48 -> 64\): .*--output_folder"):
+        check_rerun(str(run), str(yaml), {"output_folder": str(run), "d_model": 64})
+    assert (run / "hyperparams.yaml").read_text() == saved
+    # a folder without a checkpoint is no trained run: anything goes
+    check_rerun(str(tmp_path / "new"), str(yaml), {"d_model": 64})
+
+
+def test_misspelt_override_and_missing_device_are_named(tmp_path):
+    from speechbrain_ee.errors import UsageError
+    from speechbrain_ee.training import check_device, load_hparams
+
+    yaml = tmp_path / "recipe.yaml"
+    yaml.write_text(RUN_YAML)
+    with pytest.raises(UsageError, match="--test_beam: no such option .* did you mean "
+                                         "--test_beam_size"):
+        load_hparams(str(yaml), "test_beam: 3")
+    with pytest.raises(UsageError, match="--d_model: given twice"):
+        load_hparams(str(yaml), "d_model: 3\nd_model: 4")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="--device cuda: this machine has no CUDA GPU"):
+            check_device("cuda")
+
+
+def test_train_py_errors_are_one_line_before_anything_is_written(tmp_path, monkeypatch,
+                                                                 capsys):
+    """train.py's start (`setup_experiment`) under `run_command`, as every
+    recipe runs it: a misspelt option and a folder it may not write are one
+    line each, status 2 and 1."""
+    import errno
+
+    from speechbrain_ee.errors import RECIPE_ERRORS, run_command
+    from speechbrain_ee.training import setup_experiment
+
+    yaml = tmp_path / "recipe.yaml"
+    yaml.write_text(RUN_YAML)
+    out = tmp_path / "run"
+    argv = [str(yaml), f"--output_folder={out}", "--device=cpu"]
+    assert run_command("train.py", setup_experiment, [*argv, "--dmodel=3"],
+                       catch=RECIPE_ERRORS) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean --d_model?" in err
+    assert not out.exists()
+
+    def denied(experiment_directory, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", experiment_directory)
+
+    monkeypatch.setattr(sb, "create_experiment_directory", denied)
+    assert run_command("train.py", setup_experiment, argv, catch=RECIPE_ERRORS) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (f"train.py: error: {out}: Permission denied; check its "
+                           "permissions or choose another folder")
+
+
+def test_a_rerun_logs_each_test_once(tmp_path):
+    """A test set scored again for the same epochs replaces its line."""
+    from types import SimpleNamespace
+
+    from speechbrain.utils.train_logger import FileTrainLogger
+
+    log = tmp_path / "train_log.txt"
+    brain = SimpleNamespace(hparams=SimpleNamespace(train_logger=FileTrainLogger(log)))
+    meta = {"test set": "test-clean", "epochs trained": 2}
+    BudgetedBrain.log_test(brain, meta, {"WER": 50.0})
+    BudgetedBrain.log_test(brain, dict(meta, **{"epochs trained": 3}), {"WER": 40.0})
+    BudgetedBrain.log_test(brain, meta, {"WER": 50.0})
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("test set: test-clean, epochs trained: 3")

@@ -1,6 +1,8 @@
 """Tests of the transcriber's input handling (no model needed): folders
 and list files, and the documented behaviour on bad audio."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -66,3 +68,34 @@ def test_model_must_be_an_export_or_a_hub_id(tmp_path):
         load_model(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="not found"):
         load_model(str(tmp_path / "no" / "such" / "folder"))
+
+
+def test_devices_and_fifos_are_not_missing_files(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/null")):
+        with pytest.raises(ValueError, match="not a regular file"):
+            check_audio(path, 16000)
+
+
+def test_a_hub_model_needs_trust(tmp_path, monkeypatch):
+    """Loading a hub model runs its YAML's code: refused unless trusted,
+    before anything is fetched."""
+    from speechbrain_ee.errors import UsageError
+    from speechbrain_ee.inference import hub
+
+    monkeypatch.delenv(hub.TRUST_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    fetched = []
+    monkeypatch.setattr(hub, "fetch_file", lambda *args: fetched.append(args))
+    with pytest.raises(UsageError, match="--trust-remote-model"):
+        load_model("someone/model", savedir=str(tmp_path / "s"))
+    assert not fetched
+    allow = tmp_path / "config" / "speechbrain_ee" / "trusted_models.txt"
+    allow.parent.mkdir(parents=True)
+    allow.write_text("# mine\nmyorg/*\n")
+    hub.check_trusted("myorg/model")
+    with pytest.raises(UsageError):
+        hub.check_trusted("someone/model")

@@ -48,6 +48,7 @@ from speechbrain_ee.distill.pretrain import (
     masked_prediction_loss,
 )
 from speechbrain_ee.distill.student import align_frames
+from speechbrain_ee.errors import RECIPE_ERRORS, run_command
 from speechbrain_ee.training import (
     BudgetedBrain,
     make_brain,
@@ -200,4 +201,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(run_command("pretrain_teacher.py", main, sys.argv[1:], catch=RECIPE_ERRORS))

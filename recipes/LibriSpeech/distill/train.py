@@ -41,6 +41,7 @@ from speechbrain_ee.distill.losses import (
     frontend_loss,
     regression_loss,
 )
+from speechbrain_ee.errors import RECIPE_ERRORS, run_command
 from speechbrain_ee.training import (
     BudgetedBrain,
     make_brain,
@@ -172,4 +173,4 @@ def save_hook(obj, path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(run_command("train.py", main, sys.argv[1:], catch=RECIPE_ERRORS))

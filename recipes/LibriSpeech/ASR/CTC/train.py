@@ -50,6 +50,7 @@ from speechbrain_ee.decoding.exit_strategies import (
 from speechbrain_ee.decoding.ctc import frame_lengths, greedy_decoder, word_errors
 from speechbrain_ee.decoding.lexicon import csv_transcripts
 from speechbrain_ee.distill.hubert import load_weights
+from speechbrain_ee.errors import RECIPE_ERRORS, run_command
 from speechbrain_ee.lobes.contract import inference_options
 from speechbrain_ee.training import (
     BudgetedBrain,
@@ -301,7 +302,7 @@ class ASR(BudgetedBrain):
             stage_stats["lexicon_WER"] = self.lexicon_wer_metric.summarize("error_rate")
             stage_stats["lexicon_CER"] = self.lexicon_cer_metric.summarize("error_rate")
             tags.append(("lexicon", self.lexicon_wer_metric))
-        self.hparams.train_logger.log_stats(
+        self.log_test(
             stats_meta={"test set": self.test_name,
                         "epochs trained": self.hparams.epoch_counter.current},
             test_stats=stage_stats,
@@ -416,4 +417,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(run_command("train.py", main, sys.argv[1:], catch=RECIPE_ERRORS))

@@ -47,6 +47,7 @@ from speechbrain_ee.dataio.recipe_data import (
     update_results,
 )
 from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
+from speechbrain_ee.errors import RECIPE_ERRORS, run_command
 from speechbrain_ee.training import (
     BudgetedBrain,
     make_brain,
@@ -188,7 +189,7 @@ class ASR(BudgetedBrain):
             "error_rate")
         stage_stats["ctc_greedy_CER"] = self.ctc_cer_metric.summarize(
             "error_rate")
-        self.hparams.train_logger.log_stats(
+        self.log_test(
             stats_meta={"test set": self.test_name,
                         "epochs trained": self.hparams.epoch_counter.current},
             test_stats=stage_stats,
@@ -267,4 +268,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(run_command("train.py", main, sys.argv[1:], catch=RECIPE_ERRORS))
