@@ -52,6 +52,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from speechbrain_ee.analysis.timing import current_rss_bytes, peak_rss_bytes, reset_peak_rss
 from speechbrain_ee.dataio.audio import audio_duration, load_audio
 
 SAMPLE_RATE = 16000
@@ -149,35 +150,6 @@ def write_recording(utterances, path, seconds=None, stretch_seconds=0.0,
 # -- the child process: one measurement ------------------------------------
 
 
-def _status_kib(field):
-    """A ``/proc/self/status`` field in bytes (None without /proc)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _reset_peak():
-    """Resets the kernel's peak RSS of this process (False if impossible)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_bytes():
-    peak = _status_kib("VmHWM")
-    if peak is None:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return peak
-
-
 def run_case(case):
     """In the child: loads the model, transcribes, measures.
 
@@ -199,8 +171,8 @@ def run_case(case):
     options = LongFormOptions(**case.get("options", {}))
     if case["mode"] == "longform":
         asr.vad  # loaded before the measurement: a constant, not the input's
-    before = _status_kib("VmRSS")
-    was_reset = _reset_peak()
+    before = current_rss_bytes()
+    was_reset = reset_peak_rss()
     start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     if case["mode"] == "spans":
         results = [asr.transcribe_batch(read_span(case["audio"], s, e, asr.sample_rate)[None],
@@ -211,7 +183,7 @@ def run_case(case):
     wall = time.perf_counter() - start
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-    peak = _peak_bytes()
+    peak = peak_rss_bytes()
     segments = [s for r in results for s in r.segments]
     return {
         "peak_mb": peak / 2**20,

@@ -96,6 +96,12 @@ from typing import Callable, List, Optional
 
 import torch
 
+from speechbrain_ee.analysis.timing import (
+    current_rss_bytes,
+    peak_rss_bytes,
+    reset_peak_rss,
+)
+
 ENCODERS = (
     "mhsa_relpos",
     "mhsa_regular",
@@ -353,39 +359,6 @@ def train_step(model, src, mask):
     """One training step without optimizer: forward, ``sum()``, backward."""
     model.zero_grad(set_to_none=True)
     model(src, mask).sum().backward()
-
-
-def current_rss_bytes():
-    """Resident set size now (Linux ``/proc/self/statm``), or None."""
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def reset_peak_rss():
-    """Resets this process's peak RSS (Linux >= 4.0); True if it worked."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_bytes():
-    """Peak RSS: ``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def memory_mode(device, subprocess_cases):

@@ -12,7 +12,10 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import os
+import resource
 import statistics
+import sys
 import time
 
 import torch
@@ -246,3 +249,72 @@ def speedups(rounds, name):
         out[key] = float(statistics.median(ratios))
         out[f"{key}_min"], out[f"{key}_max"] = min(ratios), max(ratios)
     return out
+
+
+def current_rss_bytes():
+    """This process's resident set size now (Linux ``/proc/self/statm``).
+
+    Returns
+    -------
+    int or None
+        Bytes; None without ``/proc``.
+
+    Example
+    -------
+    >>> rss = current_rss_bytes()
+    >>> rss is None or rss > 0
+    True
+    """
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def reset_peak_rss():
+    """Resets this process's peak RSS (Linux >= 4.0), so that
+    `peak_rss_bytes` measures from here on.
+
+    Returns
+    -------
+    bool
+        Whether it worked.
+
+    Example
+    -------
+    >>> isinstance(reset_peak_rss(), bool)
+    True
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_bytes():
+    """This process's peak RSS: ``VmHWM`` of ``/proc/self/status`` (reset by
+    `reset_peak_rss`), else ``ru_maxrss``.
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Example
+    -------
+    >>> peak_rss_bytes() >= (current_rss_bytes() or 0)
+    True
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
