@@ -30,9 +30,13 @@ import torch
 from torch import nn
 
 # transformers' HuBERT/wav2vec2 block linear layers (spec: fc1/fc2 and the
-# attention q, k, v, out projections).
+# attention q, k, v, out projections), and the two macaron feed-forward
+# modules of SpeechBrain's Conformer layers (and of ours, which reuse them):
+# ``ffn_module1|2`` = (LayerNorm, PositionalwiseFeedForward(Linear, act,
+# Dropout, Linear), Dropout).
 FEED_FORWARD = (r"\.feed_forward\.intermediate_dense$",
-                r"\.feed_forward\.output_dense$")
+                r"\.feed_forward\.output_dense$",
+                r"\.ffn_module[12]\.1\.ffn\.[03]$")
 ATTENTION = (r"\.attention\.q_proj$", r"\.attention\.k_proj$",
              r"\.attention\.v_proj$", r"\.attention\.out_proj$")
 TARGETS = {"finetune": FEED_FORWARD, "prune": FEED_FORWARD + ATTENTION}
@@ -189,8 +193,9 @@ def route(model, sparsity, mode="finetune", patterns=None,
     Arguments
     ---------
     model : torch.nn.Module
-        E.g. a ``transformers`` HuBERT/wav2vec2 model, or a module holding
-        one (the patterns match the end of the module names).
+        E.g. a ``transformers`` HuBERT/wav2vec2 model, a Conformer encoder
+        (SpeechBrain's or a SummaryMixing one), or a module holding one (the
+        patterns match the end of the module names).
     sparsity : float
         Share of each routed weight tensor dropped.
     mode : str
@@ -207,6 +212,15 @@ def route(model, sparsity, mode="finetune", patterns=None,
     -------
     list of str
         The routed module names.
+
+    Example
+    -------
+    >>> from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
+    >>> encoder = ConformerEncoder(num_layers=1, d_model=16, d_ffn=32, nhead=2)
+    >>> route(encoder, sparsity=0.1)
+    ['layers.0.ffn_module1.1.ffn.0', 'layers.0.ffn_module1.1.ffn.3', 'layers.0.ffn_module2.1.ffn.0', 'layers.0.ffn_module2.1.ffn.3']
+    >>> sorted({n.rsplit(".", 1)[1] for n, p in encoder.named_parameters() if p.requires_grad})
+    ['scores']
     """
     patterns = [re.compile(p) for p in (patterns or TARGETS[mode])]
     model.requires_grad_(False)

@@ -75,3 +75,45 @@ def test_finetuning_lowers_the_loss_and_scores_before_and_after(blank_skip_run,
     assert before["train_utterances"] == 4 and before["skipped_share"] == 0.0
     assert 0 <= after["WER"] and after["utterances"] == before["utterances"] == 5
     assert "before" in log and "after fine-tuning" in log
+
+
+def test_s3router_adaptation_learns_a_mask_over_the_frozen_model(blank_skip_run,
+                                                                 tiny_corpora, tmp_path):
+    """finetune_s3router.yaml: the Conformer's feed-forward weights stay the
+    LibriSpeech run's, only their scores and the heads learn, and the
+    domain's masks are saved at 1 bit per routed weight."""
+    import torch
+
+    from speechbrain_ee.analysis.experiment import load_model
+    from speechbrain_ee.routing.masks import route, unpack_mask
+    from speechbrain_ee.routing.tasks import TaskRouter
+
+    out = tmp_path / "s3r"
+    log = cv_recipe("finetune_s3router.yaml", blank_skip_run, tiny_corpora, out,
+                    "--number_of_epochs=4", "--hours=1", "--batch_size=2",
+                    "--lr_adam=0.01", "--skip_threshold=1.0")
+    losses = train_losses(out)
+    assert sorted(losses) == [1, 2, 3, 4] and losses[4] < losses[1], losses
+    after = json.loads((out / "results.json").read_text())["cv-test-after"]
+    assert after["routed_layers"] == 3 * 2 * 2  # layers x feed-forward modules x linears
+    packed = torch.load(out / "masks.pt")
+    assert sum(int(torch.tensor(e["shape"]).prod()) for e in packed.values()) \
+        == after["routed_weights"]
+    assert after["mask_bytes"] == sum((int(torch.tensor(e["shape"]).prod()) + 7) // 8
+                                      for e in packed.values())
+    kept = torch.cat([unpack_mask(e).flatten() for e in packed.values()])
+    assert abs(1 - kept.mean().item() - 0.1) < 0.01  # the sparsity asked for
+
+    model = load_model(str(blank_skip_run), savedir=tmp_path / "orig").model
+    original = model.state_dict()
+    route(model.encoder, 0.1)  # the masks are a task over the routed encoder
+    TaskRouter(model.encoder).add_task("commonvoice", packed, model.ctc_heads)
+    (ckpt,) = (out / "save").glob("CKPT*/model.ckpt")
+    tuned = torch.load(ckpt)
+    routed = [k for k in tuned if k.endswith(".scores")]
+    assert routed and all(
+        torch.equal(tuned[k.replace(".scores", ".weight")],
+                    original[k.replace(".scores", ".weight")]) for k in routed)
+    heads = [k for k in tuned if not k.startswith("encoder.") and k in original]
+    assert heads and any(not torch.equal(tuned[k], original[k]) for k in heads)
+    assert "S3-Router: 12 linear layers routed" in log

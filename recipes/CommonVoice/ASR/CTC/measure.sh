@@ -25,6 +25,19 @@ if [ ! -f $OUT/finetune/conformer_ctc/results.json ]; then
     --model results/leaderboard/runs/conformer_ctc --hours 0.1 \
     --output_folder $OUT/finetune/conformer_ctc > $OUT/logs/finetune.log 2>&1 || echo "FAILED finetune"
 fi
+# 2b. the same adaptation by S3-Router (frozen weights, a mask over the feed-forward
+#     layers and the head), and the head alone (sparsity 0: no weight dropped)
+adapt() {  # name, extra arguments...
+  local name=$1; shift
+  [ -f $OUT/finetune_s3router/$name/results.json ] && return
+  echo "[$(date +%H:%M:%S)] s3router $name"
+  nice -n 19 .venv/bin/python $R/train.py $R/hparams/finetune_s3router.yaml --device cpu \
+    --model results/leaderboard/runs/conformer_ctc --hours 0.1 \
+    --output_folder $OUT/finetune_s3router/$name "$@" > $OUT/logs/s3router_$name.log 2>&1 \
+    || echo "FAILED s3router $name"
+}
+adapt conformer_ctc
+adapt conformer_ctc_heads_only --routing_sparsity 0.0
 # 3. the real recordings of /work/shared/data/real/other (Common Voice layout)
 if [ -f ../shared/data/real/other/test.tsv ]; then
   for run in $RUNS; do

@@ -40,10 +40,23 @@ for own_dir in sorted((OUT / "own").glob("*")):
     if own:
         print(f"own setting {run}: WER {own['WER']:.2f} layers {own['avg_layers']:.2f} "
               f"skipped {100 * own['skipped_share']:.1f}%")
-ft = OUT / "finetune/conformer_ctc/results.json"
-if ft.is_file():
+print("| adaptation | WER cv-test | CER cv-test | trained |")
+print("|---|---|---|---|")
+for name, folder in [("weights (finetune_ctc.yaml)", "finetune/conformer_ctc"),
+                     ("S3-Router masks + head (finetune_s3router.yaml)",
+                      "finetune_s3router/conformer_ctc"),
+                     ("head alone (--routing_sparsity 0.0)",
+                      "finetune_s3router/conformer_ctc_heads_only")]:
+    ft = OUT / folder / "results.json"
+    if not ft.is_file():
+        continue
     r = json.loads(ft.read_text())
     b, a = r["cv-test-before"], r.get("cv-test-after")
-    print(f"finetune: before {b['WER']:.2f}/{b['CER']:.2f} after "
-          f"{a['WER'] if a else '-'}/{a['CER'] if a else '-'} on {b['train_utterances']} "
-          f"utts {b['train_hours']:.3f} h")
+    if name.startswith("weights"):
+        print(f"| before (the LibriSpeech run) | {b['WER']:.2f} | {b['CER']:.2f} | |")
+    if a is None:
+        continue
+    routed = (f"; {int(a['routed_weights']):,} routed weights, mask "
+              f"{a['mask_bytes'] / 1024:.0f} KiB" if a.get("sparsity") else "")
+    print(f"| {name} | {a['WER']:.2f} | {a['CER']:.2f} | "
+          f"{int(a['train_utterances'])} utterances, {a['train_hours']:.3f} h{routed} |")

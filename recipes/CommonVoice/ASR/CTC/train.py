@@ -19,6 +19,9 @@ To run (from the repository root)::
     python recipes/CommonVoice/ASR/CTC/train.py \\
         recipes/CommonVoice/ASR/CTC/hparams/finetune_ctc.yaml \\
         --model results/leaderboard/runs/conformer_ctc --hours 0.1
+    python recipes/CommonVoice/ASR/CTC/train.py \\
+        recipes/CommonVoice/ASR/CTC/hparams/finetune_s3router.yaml \\
+        --model results/leaderboard/runs/conformer_ctc --hours 0.1
 
 Authors
 -------
@@ -31,6 +34,7 @@ import sys
 import time
 
 import speechbrain as sb
+import torch
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.logger import get_logger
 
@@ -51,6 +55,7 @@ from speechbrain_ee.dataio.recipe_data import dataio_prepare, update_results
 from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.decoding.lexicon import csv_transcripts
 from speechbrain_ee.errors import RECIPE_ERRORS, UsageError, run_command
+from speechbrain_ee.routing.masks import pack_masks, route, routed_layers
 from speechbrain_ee.training import (
     BudgetedBrain,
     check_device,
@@ -233,6 +238,36 @@ def training_subset(hparams, csvs):
     return subset, {"train_utterances": count, "train_hours": hours}
 
 
+def route_for_adaptation(model, hparams):
+    """S3-Router adaptation (``finetune_s3router.yaml``): the encoder's
+    weights stay the LibriSpeech model's and a mask over its routed linear
+    layers is learned (`speechbrain_ee.routing.masks.route`); the output
+    heads (everything outside ``model.encoder``) train too unless
+    ``routing_train_heads`` is False. Returns what the test lines report."""
+    names = route(model.encoder, hparams["routing_sparsity"],
+                  mode=hparams["routing_mode"], init=hparams["routing_init"],
+                  seed=hparams["seed"])
+    if not hparams["routing_train_heads"]:
+        for name, parameter in model.named_parameters():
+            if not name.startswith("encoder."):
+                parameter.requires_grad_(False)
+    routed = sum(layer.weight.numel() for layer in routed_layers(model).values())
+    logger.info("S3-Router: %d linear layers routed (%d weights, sparsity %.2f)",
+                len(names), routed, hparams["routing_sparsity"])
+    return {"routed_layers": len(names), "routed_weights": routed,
+            "sparsity": hparams["routing_sparsity"]}
+
+
+def save_masks(model, path):
+    """The learned masks of ``model.encoder``, packed (1 bit per routed
+    weight, named as `speechbrain_ee.routing.tasks.TaskRouter` over that
+    encoder takes them): what one more domain costs over the shared frozen
+    model. Returns the packed bytes."""
+    packed = pack_masks(model.encoder)
+    torch.save(packed, path)
+    return sum(entry["bits"].numel() for entry in packed.values())
+
+
 def main(argv):
     """Loads the model, prepares the data, scores (fine-tunes, scores)."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
@@ -289,9 +324,16 @@ def main(argv):
         print(f"{name}: WER {wer:.2f} ({hparams['model']}, {options or 'full model'})")
         return
     before = brain.score(f"{name}-before", test_data)
+    routing = hparams.get("routing_sparsity") is not None
+    if routing:  # after the "before" score: that is the LibriSpeech model's
+        brain.report.update(route_for_adaptation(loaded.model, hparams))
     brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
               train_loader_kwargs=hparams["train_dataloader_opts"],
               valid_loader_kwargs=hparams["valid_dataloader_opts"])
+    if routing:  # the best checkpoint's masks, saved before the scoring line
+        brain.on_evaluate_start(min_key="WER")
+        brain.report["mask_bytes"] = save_masks(
+            loaded.model, os.path.join(hparams["output_folder"], "masks.pt"))
     after = brain.score(f"{name}-after", test_data, min_key="WER")
     print(f"{name}: WER {before:.2f} before, {after:.2f} after fine-tuning on "
           f"{extra['train_hours']:.3f} h ({extra['train_utterances']} utterances)")
