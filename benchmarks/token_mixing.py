@@ -2,8 +2,13 @@
 
 Measures how the cost of a speech encoder grows with the length of the
 audio when multi-head self-attention (quadratic in the length) is replaced by
-SummaryMixing (linear). Four encoders of equal width (``--d-model``) and
-depth (``--layers``), built in code from the options below:
+SummaryMixing (linear). Encoders of equal width (``--d-model``) and depth
+(``--layers``), built in code from the options below:
+
+``no_mixing``
+    The Conformer with its token mixer removed (feed-forward modules,
+    convolution module, LayerNorms): the floor of any linear-time mixer,
+    since SummaryMixing's cost is that of feed-forward layers.
 
 ``mhsa_relpos``
     SpeechBrain's ``ConformerEncoder`` with ``RelPosMHAXL`` attention, fed
@@ -22,6 +27,9 @@ depth (``--layers``), built in code from the options below:
     ``SummaryMixingConformerEncoder`` (GELU, as the authors' recipes); the
     hidden size ``h`` of its local and summary MLPs is searched so that its
     parameter count is the closest to ``mhsa_relpos``'s.
+``summarymixing_conformer_authors``
+    The same at the authors' sizes: hidden sizes ``[d_model]`` (their
+    LibriSpeech recipes: 512 for ``d_model`` 512), fewer parameters.
 ``summarymixing_branchformer``
     ``SummaryMixingBranchformerEncoder`` (local and summary MLPs of width
     ``d_model``); ``csgu_linear_units`` is searched the same way.
@@ -54,7 +62,7 @@ Per case (encoder, batch size, audio length):
   step's growth).
 
 The encoders of one (batch size, length) run one after the other, so the
-ratios (SummaryMixing / MHSA: below 1 means SummaryMixing is cheaper) come
+ratios (SummaryMixing / baseline: below 1 means SummaryMixing is cheaper) come
 from the same run and the same machine load. The growth exponent ``k`` of
 ``time ~ length**k`` is fitted by least squares on log-log over the lengths
 of at least ``--fit-min-seconds`` (30 s): about 1 for linear-time encoders,
@@ -103,13 +111,15 @@ from speechbrain_ee.analysis.timing import (
 )
 
 ENCODERS = (
+    "no_mixing",
     "mhsa_relpos",
     "mhsa_regular",
     "mhsa_sdpa",
     "summarymixing_conformer",
+    "summarymixing_conformer_authors",
     "summarymixing_branchformer",
 )
-BASELINES = ("mhsa_relpos", "mhsa_regular", "mhsa_sdpa")
+BASELINES = ("no_mixing", "mhsa_relpos", "mhsa_regular", "mhsa_sdpa")
 REFERENCE = "mhsa_relpos"
 CASE_MARKER = "TOKEN_MIXING_CASE "
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
@@ -202,6 +212,36 @@ class WeightlessAttention(torch.nn.Module):
         return self.attention(*args, **kwargs), None
 
 
+class NoMixingLayer(torch.nn.Module):
+    """A SummaryMixing Conformer layer without its token mixer.
+
+    Macaron feed-forward (x 1/2), convolution module, feed-forward (x 1/2)
+    and final LayerNorm, the modules (and parameters) of ``layer``; the
+    mixer and its pre-norm are dropped.
+
+    Arguments
+    ---------
+    layer : SummaryMixingConformerEncoderLayer
+        The layer whose other modules are kept.
+    """
+
+    def __init__(self, layer):
+        super().__init__()
+        self.ffn_module1 = layer.ffn_module1
+        self.convolution_module = layer.convolution_module
+        self.ffn_module2 = layer.ffn_module2
+        self.norm2 = layer.norm2
+
+    def forward(self, x, src_key_padding_mask=None, **kwargs):
+        """The layer's forward without mixing; returns ``(output, None)``."""
+        mask = None
+        if src_key_padding_mask is not None:
+            mask = src_key_padding_mask.unsqueeze(-1)
+        x = x + 0.5 * self.ffn_module1(x)
+        x = x + self.convolution_module(x, mask)
+        return self.norm2(x + 0.5 * self.ffn_module2(x)), None
+
+
 def build_encoder(name, cfg):
     """Builds the bare encoder ``name`` (one of `ENCODERS`) from ``cfg``."""
     from speechbrain.lobes.models.transformer.Conformer import (
@@ -231,16 +271,25 @@ def build_encoder(name, cfg):
             for layer in encoder.layers:
                 layer.mha_layer = WeightlessAttention(layer.mha_layer)
         return encoder
-    if name == "summarymixing_conformer":
-        return SummaryMixingConformerEncoder(
+    if name in ("summarymixing_conformer", "summarymixing_conformer_authors",
+                "no_mixing"):
+        hidden = cfg.summary_hidden
+        if name != "summarymixing_conformer":
+            hidden = cfg.d_model
+        encoder = SummaryMixingConformerEncoder(
             d_ffn=cfg.d_ffn,
-            local_proj_hid_dim=[cfg.summary_hidden],
+            local_proj_hid_dim=[hidden],
             local_proj_out_dim=cfg.d_model,
-            summary_hid_dim=[cfg.summary_hidden],
+            summary_hid_dim=[hidden],
             summary_out_dim=cfg.d_model,
             activation=torch.nn.GELU,
             **common,
         )
+        if name == "no_mixing":
+            encoder.layers = torch.nn.ModuleList(
+                NoMixingLayer(layer) for layer in encoder.layers
+            )
+        return encoder
     if name == "summarymixing_branchformer":
         return SummaryMixingBranchformerEncoder(
             csgu_linear_units=cfg.csgu_linear_units,
@@ -814,8 +863,11 @@ def format_parameters(params, cfg, encoders):
         "mhsa_regular": "regularMHA as SpeechBrain calls it (explicit "
         "softmax(QK^T)), Swish",
         "mhsa_sdpa": "regularMHA without weights (torch SDPA, fused), Swish",
+        "no_mixing": "the Conformer without token mixer (the floor), GELU",
         "summarymixing_conformer":
             f"local/summary hidden [{cfg.summary_hidden}], GELU",
+        "summarymixing_conformer_authors":
+            f"local/summary hidden [{cfg.d_model}] (authors' sizes), GELU",
         "summarymixing_branchformer":
             f"csgu_linear_units={cfg.csgu_linear_units}, "
             f"local/summary hidden [{cfg.d_model}], GELU",
@@ -1048,8 +1100,9 @@ def main(argv=None):
         + ("; ".join(measures) or "n/a") + ")",
         format_results(results),
         "",
-        "Ratios SummaryMixing / MHSA (same run; < 1: SummaryMixing cheaper;"
-        " mem = training step increase)",
+        "Ratios SummaryMixing / baseline (same run; < 1: SummaryMixing "
+        "cheaper; no_mixing: the floor, 1.00 = no mixing cost; mem = "
+        "training step increase)",
         format_ratios(ratios),
         "",
         "Growth exponent k of time ~ length^k (least squares, log-log)",

@@ -31,7 +31,8 @@ COMMANDS = {
     ),
     "export": (
         "speechbrain_ee.inference.export",
-        "export a trained CTC-recipe run as a SpeechBrain pretrained model "
+        "export a trained CTC or joint CTC+attention run as a SpeechBrain "
+        "pretrained model that stock EncoderASR / EncoderDecoderASR load "
         "(hyperparams.yaml, checkpoints, tokenizer, model card, example)",
     ),
     "transcribe": (

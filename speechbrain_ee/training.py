@@ -42,6 +42,7 @@ RERUN_OPTIONS = (
     "test_splits", "test_csvs", "cv_data_folder", "cv_test_tsv", "lm_text",
     "test_beam_size", "test_searcher", "lexicon_searcher", "test_dataloader_opts",
     "exit_strategy", "speed_test_batches", "speed_repeats", "output_wer_folder",
+    "streaming_eval_configs",
 )
 
 

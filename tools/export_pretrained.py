@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Exports a trained run of the CTC recipe as a SpeechBrain pretrained
-model (hyperparams.yaml with a pretrainer, checkpoints, tokenizer, model
-card, example audio).
+"""Exports a trained run of the CTC recipe or of the joint CTC+attention
+(transformer) recipe as a SpeechBrain pretrained model (hyperparams.yaml
+with a pretrainer, checkpoints, tokenizer, model card, example audio) that
+stock SpeechBrain's EncoderASR / EncoderDecoderASR load.
 
 The same as ``speechbrain-ee export``; see
 `speechbrain_ee.inference.export`. Example::

@@ -287,7 +287,7 @@ def load_model(source, overrides="", savedir=None, trust_remote_model=False):
         source=str(source), savedir=savedir, trust_remote_model=trust_remote_model,
         run_opts={"device": "cpu"})
     hparams = dict(vars(asr.hparams))
-    return LoadedModel(str(source), "export", asr.mods.encoder, asr.mods.normalize,
+    return LoadedModel(str(source), "export", asr.model, asr.mods.normalize,
                        asr.hparams.compute_features, asr.tokenizer, hparams,
                        hparams.get("blank_index", 0), hparams.get("sample_rate", 16000))
 

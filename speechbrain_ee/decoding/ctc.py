@@ -95,3 +95,82 @@ def greedy_word_frames(log_probs, id_to_piece, blank_index=0):
                 current[2] = frame
         previous = token
     return [tuple(word) for word in words]
+
+
+def greedy_ctc_step(log_probs, previous=None, blank_index=0):
+    """Greedy CTC tokens of the next frames of a stream.
+
+    Frame by frame, the best token; a token repeated from the frame before
+    (across chunks too: ``previous``) and the blank emit nothing, as in
+    whole-utterance greedy decoding.
+
+    Arguments
+    ---------
+    log_probs : torch.Tensor
+        ``[batch, frames, vocab]``, the stream's next frames.
+    previous : list of int, optional
+        Each row's best token on the frame before (None: start of stream).
+    blank_index : int
+        The CTC blank.
+
+    Returns
+    -------
+    tokens : list of list of int
+        Each row's new tokens.
+    previous : list of int
+        Each row's best token on the last frame (the next call's
+        ``previous``).
+
+    Example
+    -------
+    >>> lp = torch.nn.functional.one_hot(torch.tensor([[1, 1, 0, 2]]), 3).float()
+    >>> tokens, last = greedy_ctc_step(lp)
+    >>> tokens, last
+    ([[1, 2]], [2])
+    >>> greedy_ctc_step(lp[:, 3:], previous=[2])[0]  # the 2 continues
+    [[]]
+    """
+    best = log_probs.argmax(dim=-1).tolist()
+    if previous is None:
+        previous = [blank_index] * len(best)
+    tokens, last = [], []
+    for row, before in zip(best, previous):
+        new = []
+        for token in row:
+            if token != before and token != blank_index:
+                new.append(token)
+            before = token
+        tokens.append(new)
+        last.append(before)
+    return tokens, last
+
+
+def pieces_text(tokenizer, tokens, started=True):
+    """The text of a stream's next SentencePiece tokens, to append to what
+    came before (``▁`` is a space; no leading space at the stream's start).
+
+    Arguments
+    ---------
+    tokenizer : sentencepiece.SentencePieceProcessor
+        ``id_to_piece`` and ``is_unknown``.
+    tokens : list of int
+        The new tokens.
+    started : bool
+        Whether text came before.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> class Pieces:
+    ...     pieces = ["<unk>", "▁", "A", "B"]
+    ...     def id_to_piece(self, i): return self.pieces[i]
+    ...     def is_unknown(self, i): return i == 0
+    >>> pieces_text(Pieces(), [1, 2, 3, 1], started=False), pieces_text(Pieces(), [2])
+    ('AB ', 'A')
+    """
+    text = "".join(" \u2047 " if tokenizer.is_unknown(t) else tokenizer.id_to_piece(t)
+                   for t in tokens).replace("\u2581", " ")
+    return text if started else text.lstrip(" ")

@@ -456,6 +456,11 @@ class SSLEncoder(nn.Module):
         if checkpoint is not None:
             load_weights(self, checkpoint)
 
+    @property
+    def num_layers(self):
+        """Transformer layers (the model contract's depth)."""
+        return len(self.model.encoder.layers)
+
     def forward(self, wavs, wav_lens=None):
         """Last hidden state ``[batch, frames, hidden]``."""
         if wav_lens is None:

@@ -358,11 +358,18 @@ class StudentEncoder(nn.Module):
     ...                          SharedPredictionHead(32, 32, [1]))
     >>> StudentEncoder(student)(torch.randn(1, 50, 80)).shape
     torch.Size([1, 25, 32])
+    >>> StudentEncoder(student).num_layers
+    1
     """
 
     def __init__(self, student):
         super().__init__()
         self.student = student
+
+    @property
+    def num_layers(self):
+        """The student's Transformer layers (the model contract's depth)."""
+        return self.student.num_layers
 
     def forward(self, inputs, wav_lens=None):
         """Last hidden state of the student."""

@@ -98,10 +98,12 @@ class EfficientEncoderASR(EncoderASR):
 
     The hyperparameters (``hyperparams.yaml`` of an export) must define
     ``compute_features``, ``tokenizer``, ``decoding_function`` and the
-    modules ``encoder`` (a model of `speechbrain_ee.lobes.contract`) and
-    ``normalize``. The model's default inference setting is its
-    ``exit_strategy``, ``skip_threshold`` and ``spike_width``, where it has
-    them; every call can change them.
+    modules ``ctc_model`` (a model of `speechbrain_ee.lobes.contract`) and
+    ``normalize``; their ``encoder`` module is the chain stock SpeechBrain's
+    ``EncoderASR`` runs (waveforms to log-probabilities; exports made
+    before it existed name the contract model ``encoder``). The model's
+    default inference setting is its ``exit_strategy``, ``skip_threshold``
+    and ``spike_width``, where it has them; every call can change them.
 
     Arguments
     ---------
@@ -150,7 +152,7 @@ class EfficientEncoderASR(EncoderASR):
 
         from speechbrain.utils.fetching import LocalStrategy
 
-        from speechbrain_ee.inference.export import check_model_folder
+        from speechbrain_ee.inference.export import check_loader, check_model_folder
         from speechbrain_ee.inference.hub import check_trusted, fetch_export
 
         if not Path(str(source)).exists():
@@ -160,6 +162,7 @@ class EfficientEncoderASR(EncoderASR):
             source = str(Path(fetch_export(str(source), savedir)).resolve())
             kwargs.update(savedir=savedir, local_strategy=LocalStrategy.NO_LINK)
         check_model_folder(source)
+        check_loader(source)  # a joint CTC+attention export: stock EncoderDecoderASR
         return super().from_hparams(source, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
@@ -174,7 +177,7 @@ class EfficientEncoderASR(EncoderASR):
         (`speechbrain_ee.inference.longform.default_segment_seconds`: longer
         for linear-time encoders)."""
         return (getattr(self.hparams, "max_segment_seconds", None)
-                or default_segment_seconds(self.mods.encoder))
+                or default_segment_seconds(self.model))
 
     @property
     def vad(self):
@@ -185,9 +188,16 @@ class EfficientEncoderASR(EncoderASR):
         return self._vad
 
     @property
+    def model(self):
+        """The model of `speechbrain_ee.lobes.contract` (module
+        ``ctc_model``; ``encoder`` in exports made before the stock
+        SpeechBrain layout)."""
+        return self.mods["ctc_model"] if "ctc_model" in self.mods else self.mods.encoder
+
+    @property
     def num_layers(self):
         """Layers of the encoder stack."""
-        return self.mods.encoder.num_layers
+        return self.model.num_layers
 
     def exit_strategy(self, exit_strategy=None, threshold=None):
         """The exit strategy to use (None for a model without one).
@@ -230,7 +240,7 @@ class EfficientEncoderASR(EncoderASR):
 
     def _checked_exit(self, strategy):
         """``strategy``, after checking that a fixed exit is a model exit."""
-        exits = list(self.mods.encoder.head_layers)
+        exits = list(self.model.head_layers)
         if isinstance(strategy, FixedExit) and strategy.layer not in exits:
             raise ValueError(f"exit layer {strategy.layer}: this model exits after layers "
                              f"{exits}.")
@@ -288,7 +298,7 @@ class EfficientEncoderASR(EncoderASR):
         wav_lens = wav_lens.to(self.device)
         feats = self.hparams.compute_features(wavs)
         feats = self.mods.normalize(feats, wav_lens)
-        return self.mods.encoder(feats, wav_lens, **options)
+        return self.model(feats, wav_lens, **options)
 
     def transcribe_batch(self, wavs, wav_lens, exit_strategy=None,
                          threshold=None, skip_threshold=None):

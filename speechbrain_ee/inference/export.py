@@ -1,25 +1,46 @@
 """``speechbrain-ee export``: a trained run as a SpeechBrain pretrained model.
 
 A run of ``recipes/LibriSpeech/ASR/CTC/train.py`` (any of its YAMLs: every
-one builds a ``ctc_model`` of `speechbrain_ee.lobes.contract`) becomes a
-folder in SpeechBrain's hub format:
+one builds a ``ctc_model`` of `speechbrain_ee.lobes.contract`) or of
+``recipes/LibriSpeech/ASR/transformer/train.py`` (joint CTC+attention: an
+``encoder_decoder``) becomes a folder in SpeechBrain's hub format, which
+stock SpeechBrain loads and transcribes unchanged:
+``speechbrain.inference.ASR.EncoderASR`` a CTC run,
+``speechbrain.inference.ASR.EncoderDecoderASR`` a joint one. Their
+``encoder`` module is, as in SpeechBrain's own hub models, a
+``LengthsCapableSequential`` from waveforms: features, normalisation, then
+the model (a CTC model's log-probabilities at its inference setting,
+`speechbrain_ee.lobes.contract.CTCLogProbs`; a joint model's acoustic
+encoder, whose output the ``decoder``, the run's test beam search with CTC
+prefix scores, decodes). The folder holds:
 
 - ``hyperparams.yaml``: the model part of the run's own hyperparameters
-  (features, normalisation, ``ctc_model`` and what it is built from, the
-  inference defaults ``exit_strategy``, ``skip_threshold``,
-  ``spike_width`` where the run has them), then the inference part: ``tokenizer``,
-  ``decoding_function``, ``modules`` and a ``pretrainer`` that loads
+  (features, normalisation, ``ctc_model`` or ``encoder_decoder`` and what it
+  is built from, the inference defaults ``exit_strategy``,
+  ``skip_threshold``, ``spike_width`` where the run has them), then the
+  inference part: ``tokenizer``, ``decoding_function`` (CTC) or ``decoder``
+  (joint), ``modules`` and a ``pretrainer`` that loads
 - ``model.ckpt``, ``normalizer.ckpt``, ``tokenizer.ckpt``: the best
-  checkpoint (lowest dev WER) and the SentencePiece model, nothing else;
+  checkpoint (CTC: lowest dev WER; joint: the average of the kept
+  checkpoints, best dev accuracy, as the recipe tests) and the
+  SentencePiece model. ``model.ckpt`` holds every weight, those of a
+  pretrained SSL model or teacher included: the weights a training YAML
+  loads from the training machine when it builds the model (`MACHINE_KEYS`)
+  are not loaded again, a transformers model the run loaded from a local
+  folder is built from its configuration (written inline), and an export
+  whose model part still names a file of this machine is refused
+  (`machine_paths`);
 - ``README.md``: a model card (architecture, data, the run's WERs, exit
   defaults, usage, licence);
 - an example audio file (the first test utterance, or ``--example``);
 - ``export.json``: what was exported from where (``speechbrain-ee push``
   uploads exactly the files it lists).
 
-The folder loads with
-``EfficientEncoderASR.from_hparams(source=<folder>, savedir=...)``; the
-export checks that by transcribing the example before it finishes.
+A CTC export also loads with
+``EfficientEncoderASR.from_hparams(source=<folder>, savedir=...)``, which
+reads the model's exit and skip options (module ``ctc_model``); the export
+checks it (and stock SpeechBrain, for a joint model) by transcribing the
+example before it finishes.
 
 Authors
 -------
@@ -39,6 +60,8 @@ from pathlib import Path
 
 import torch
 
+from speechbrain_ee.lobes.contract import OPTIONS
+
 MANIFEST = "export.json"
 CHECKPOINT_FILES = {"model": "model.ckpt", "normalizer": "normalizer.ckpt"}
 TOKENIZER_FILE = "tokenizer.ckpt"
@@ -46,8 +69,68 @@ INFERENCE_KEYS = ("sample_rate", "blank_index", "output_neurons",
                   "compute_features", "normalize", "model", "ctc_model",
                   "exit_strategy", "skip_threshold", "spike_width",
                   "max_segment_seconds")  # long-form segment cap, where a run sets one
+JOINT_KEYS = ("sample_rate", "blank_index", "output_neurons", "pad_index",
+              "bos_index", "eos_index", "compute_features", "normalize",
+              "model", "encoder_decoder", "test_search")
 MACHINE_KEYS = ("cnn_cache", "checkpoint", "routed_checkpoint")
+SOURCE_LOADERS = ("speechbrain_ee.distill.teacher.ssl_model",
+                  "speechbrain_ee.distill.teacher.load_ssl_model")
+"""Calls that load a transformers model from ``source`` (a local folder is
+replaced by the model's configuration, inline: `_inline_configs`)."""
+PIPELINE = "inference_encoder"
+"""The exported YAML's waveforms-to-output chain (module ``encoder``)."""
 LICENSE = "apache-2.0"
+
+
+OURS = "speechbrain_ee.inference.EfficientEncoderASR"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What an export of one kind of run holds and how it is checked."""
+
+    kind: str
+    """What the model is, in the model card."""
+    model_key: str
+    """The run YAML's model key (``ctc_model``, ``encoder_decoder``)."""
+    roots: tuple
+    """The keys inference needs (`model_yaml` keeps what they share)."""
+    inference: object
+    """``hparams -> lines``: the exported YAML's decoding and ``modules``."""
+    loaders: tuple
+    """The classes that load the export (stock SpeechBrain's first)."""
+    recipe: str
+    """The recipe that trains such runs."""
+    scoring: str
+    """How the run's test WERs were decoded, for the model card."""
+    max_key: str = None
+    """Checkpoints: the best by this meta key (highest), all kept ones
+    averaged as the recipe tests; None: the lowest dev WER."""
+
+    @property
+    def stock_class(self):
+        """The class of ``speechbrain.inference.ASR`` that transcribes it."""
+        return self.loaders[0].rsplit(".", 1)[1]
+
+
+def layout_of(hparams, path="hyperparams.yaml"):
+    """The export layout of a run's YAML; a clear error for other YAMLs.
+
+    Example
+    -------
+    >>> layout_of({"ctc_model": 1}).stock_class, layout_of({"encoder_decoder": 1}).stock_class
+    ('EncoderASR', 'EncoderDecoderASR')
+    >>> layout_of({"encoder": 1}, "x.yaml")
+    Traceback (most recent call last):
+    ...
+    ValueError: x.yaml: no `ctc_model` or `encoder_decoder`: not a run of this version of recipes/LibriSpeech/ASR/CTC/train.py or recipes/LibriSpeech/ASR/transformer/train.py (train it again).
+    """
+    for layout in LAYOUTS:
+        if layout.model_key in hparams:
+            return layout
+    raise ValueError(
+        f"{path}: no `ctc_model` or `encoder_decoder`: not a run of this version "
+        f"of {CTC.recipe} or {JOINT.recipe} (train it again).")
 
 
 @dataclass
@@ -59,8 +142,14 @@ class RunInfo:
     """The run's ``hyperparams.yaml``, as a round-trip YAML tree (tags and
     anchors kept, nothing instantiated)."""
     checkpoint: Path
+    """The best checkpoint (its normaliser is exported)."""
     tokenizer: Path
     results: dict
+    layout: Layout = None
+    """How it is exported (`layout_of`)."""
+    averaged: tuple = ()
+    """Checkpoints whose models are averaged into the export's (joint runs,
+    as their recipe tests); empty: ``checkpoint``'s model."""
 
 
 def read_run(folder):
@@ -69,7 +158,8 @@ def read_run(folder):
     Arguments
     ---------
     folder : str or Path
-        Output folder of ``recipes/LibriSpeech/ASR/CTC/train.py``.
+        Output folder of ``recipes/LibriSpeech/ASR/CTC/train.py`` or
+        ``recipes/LibriSpeech/ASR/transformer/train.py``.
 
     Returns
     -------
@@ -82,11 +172,12 @@ def read_run(folder):
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} not found: give the output folder of a training run of "
-            "recipes/LibriSpeech/ASR/CTC/train.py.")
+            f"{CTC.recipe} or {JOINT.recipe}.")
     hparams = YAML().load(path.read_text(encoding="utf-8"))
-    check_model(hparams, path)
+    layout = layout_of(hparams, path)
     save = folder / "save"
-    checkpoint = best_checkpoint(save)
+    checkpoint, *others = best_checkpoints(save, layout.max_key)
+    averaged = (checkpoint, *others) if others else ()
     tokenizer = save / f"{hparams['output_neurons']}_{hparams['token_type']}.model"
     if not tokenizer.is_file():
         raise FileNotFoundError(
@@ -96,34 +187,29 @@ def read_run(folder):
     results = {}
     if results_path.is_file():
         results = json.loads(results_path.read_text(encoding="utf-8"))
-    return RunInfo(folder, hparams, checkpoint, tokenizer, results)
+    return RunInfo(folder, hparams, checkpoint, tokenizer, results, layout,
+                   averaged)
 
 
 def check_model(hparams, path="hyperparams.yaml"):
-    """Checks that a run's YAML builds a ``ctc_model`` (a clear error for a
-    joint CTC+attention run or an older run).
+    """Checks that a run's YAML builds a model export knows (`layout_of`).
 
     Example
     -------
     >>> check_model({"ctc_model": 1, "model": 2})
-    >>> check_model({"encoder": 1}, "x.yaml")
+    >>> check_model({"encoder": 1}, "x.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: x.yaml: no `ctc_model`: not a run of this version of recipes/LibriSpeech/ASR/CTC/train.py (train it again).
+    ValueError: x.yaml: no `ctc_model` or `encoder_decoder`: not a run of this version ...
     """
-    if "encoder_decoder" in hparams:
-        raise ValueError(
-            f"{path}: a joint CTC+attention run; export supports the runs "
-            "of recipes/LibriSpeech/ASR/CTC/train.py.")
-    if "ctc_model" not in hparams:
-        raise ValueError(
-            f"{path}: no `ctc_model`: not a run of this version of "
-            "recipes/LibriSpeech/ASR/CTC/train.py (train it again).")
+    layout_of(hparams, path)
 
 
-def best_checkpoint(save_folder):
-    """The checkpoint with the lowest dev WER (the recipe's choice for
-    testing), checked to hold the model and normaliser."""
+def best_checkpoints(save_folder, max_key=None):
+    """The checkpoints the recipe tests, best first, checked to hold the
+    model and normaliser: the one with the lowest dev WER (``max_key``
+    None: the CTC recipe), or every kept one by highest ``max_key`` (the
+    joint recipe averages them)."""
     from speechbrain.utils.checkpoints import Checkpointer
 
     save_folder = Path(save_folder)
@@ -131,15 +217,26 @@ def best_checkpoint(save_folder):
         raise FileNotFoundError(
             f"{save_folder} not found: the run has no checkpoints; train it "
             "first.")
-    ckpt = Checkpointer(str(save_folder)).find_checkpoint(min_key="WER")
-    if ckpt is None:
+    checkpointer = Checkpointer(str(save_folder))
+    if max_key is None:
+        ckpts = [c for c in [checkpointer.find_checkpoint(min_key="WER")] if c]
+    else:
+        ckpts = checkpointer.find_checkpoints(max_key=max_key)
+    if not ckpts:
         raise FileNotFoundError(
-            f"no checkpoint with a dev WER in {save_folder}: train the run "
-            "to the end of an epoch first.")
-    for name in CHECKPOINT_FILES.values():
-        if not (ckpt.path / name).is_file():
-            raise FileNotFoundError(f"{ckpt.path / name} is missing.")
-    return ckpt.path
+            f"no checkpoint with a dev {max_key or 'WER'} in {save_folder}: "
+            "train the run to the end of an epoch first.")
+    for ckpt in ckpts:
+        for name in CHECKPOINT_FILES.values():
+            if not (ckpt.path / name).is_file():
+                raise FileNotFoundError(f"{ckpt.path / name} is missing.")
+    return [ckpt.path for ckpt in ckpts]
+
+
+def best_checkpoint(save_folder):
+    """The checkpoint with the lowest dev WER (the CTC recipe's choice for
+    testing), checked to hold the model and normaliser."""
+    return best_checkpoints(save_folder)[0]
 
 
 def _reachable(node, seen):
@@ -172,6 +269,43 @@ def _portable(node, seen=None):
         _portable(value, seen)
 
 
+def _tagged(mapping, tag):
+    """``mapping`` with the YAML tag ``tag`` (e.g. ``!apply:f``)."""
+    from ruamel.yaml.tag import Tag
+
+    mapping.yaml_set_ctag(Tag(suffix=tag))
+    return mapping
+
+
+def _inline_configs(node, seen=None):
+    """Replaces every call of `SOURCE_LOADERS` on a local folder (the
+    fine-tuning YAMLs' ``ssl_source``: a transformers HuBERT/wav2vec2 saved
+    on the training machine) by the model built from its configuration,
+    written inline (``AutoModel.from_config``): ``model.ckpt`` holds the
+    weights, so the folder is not needed."""
+    from ruamel.yaml.comments import CommentedMap
+
+    seen = set() if seen is None else seen
+    if id(node) in seen or not isinstance(node, (dict, list)):
+        return
+    seen.add(id(node))
+    tag = getattr(getattr(node, "tag", None), "value", None) or ""
+    source = node.get("source") if isinstance(node, dict) else None
+    if tag.split(":", 1)[-1] in SOURCE_LOADERS and isinstance(source, str) \
+            and os.path.isdir(source):
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(source).to_diff_dict()
+        config.pop("transformers_version", None)
+        node.clear()
+        node["config"] = _tagged(CommentedMap(config),
+                                 "!apply:transformers.AutoConfig.for_model")
+        _tagged(node, "!apply:transformers.AutoModel.from_config")
+        return
+    for value in node.values() if isinstance(node, dict) else node:
+        _inline_configs(value, seen)
+
+
 def _strip_comments(node, seen=None):
     """Drops the run's comments (they would land in odd places)."""
     seen = set() if seen is None else seen
@@ -186,15 +320,61 @@ def _strip_comments(node, seen=None):
         _strip_comments(value, seen)
 
 
-def model_yaml(hparams):
-    """The model part of the run's YAML: the keys inference needs and every
-    top-level key their values share nodes with (the run's ``CNN``,
-    ``encoder`` ...), in the run's order, without comments.
+def machine_paths(node, where="", seen=None):
+    """The strings under ``node`` that name an existing file or folder of
+    this machine (a pretrained model's folder, a checkpoint): an export
+    whose model part names one would not load elsewhere.
+
+    Arguments
+    ---------
+    node : dict or list
+        Part of a run's YAML, loaded round-trip.
+    where : str
+        Its key path, for the answer.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(key path, value)`` pairs.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> machine_paths({"a": {"source": folder, "n": 2}, "b": ["x/y"]}) == [
+    ...     ("a.source", folder)]
+    True
+    """
+    seen = set() if seen is None else seen
+    if id(node) in seen or not isinstance(node, (dict, list)):
+        return []
+    seen.add(id(node))
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    found = []
+    for key, value in items:
+        name = f"{where}.{key}" if where else str(key)
+        if isinstance(value, str):
+            if os.sep in value and os.path.exists(value):
+                found.append((name, value))
+        else:
+            found += machine_paths(value, name, seen)
+    return found
+
+
+def model_yaml(hparams, roots=INFERENCE_KEYS):
+    """The model part of the run's YAML: the keys inference needs
+    (``roots``) and every top-level key their values share nodes with (the
+    run's ``CNN``, ``encoder`` ...), in the run's order, without comments;
+    the weights the model would load from the training machine
+    (`MACHINE_KEYS`) set to null. A file or folder of this machine still
+    named in it (`machine_paths`) is an error.
 
     Arguments
     ---------
     hparams : ruamel.yaml.comments.CommentedMap
         The run's ``hyperparams.yaml``, loaded round-trip.
+    roots : tuple of str
+        The keys inference needs (`Layout.roots`).
 
     Returns
     -------
@@ -203,9 +383,10 @@ def model_yaml(hparams):
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
-    roots = [k for k in INFERENCE_KEYS if k in hparams]
+    roots = [k for k in roots if k in hparams]
     for key in roots:
         _portable(hparams[key])
+        _inline_configs(hparams[key])
     seen = set()
     for key in roots:
         _reachable(hparams[key], seen)
@@ -214,6 +395,12 @@ def model_yaml(hparams):
         if key in roots or (isinstance(value, (dict, list))
                             and id(value) in seen):
             kept[key] = value
+    local = machine_paths(kept)
+    if local:
+        raise ValueError(
+            "the model names files of this machine, which an export cannot "
+            "carry: " + ", ".join(f"{k}: {v}" for k, v in local) + " (export "
+            "a model built from the run's YAML and its checkpoint alone).")
     _strip_comments(kept)
     buf = io.StringIO()
     YAML().dump(kept, buf)
@@ -223,6 +410,67 @@ def model_yaml(hparams):
             lines.append("")  # a blank line after each block
         lines.append(line.rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _ctc_inference(hparams):
+    """The inference part of a CTC export (stock ``EncoderASR`` and
+    ``EfficientEncoderASR``)."""
+    options = [f"        {key}: !ref <{key}>" for key in OPTIONS if key in hparams]
+    return [
+        "# Greedy CTC decoding, as the recipe scores dev; a",
+        "# speechbrain.decoders.CTCBeamSearcher (with !name:) works too.",
+        "decoding_function: !name:speechbrain.decoders.ctc_greedy_decode",
+        "    blank_id: !ref <blank_index>",
+        "",
+        "# Waveforms -> CTC log-probabilities at the model's inference setting,",
+        "# in one module as in SpeechBrain's own hub models: what stock",
+        "# speechbrain.inference.ASR.EncoderASR calls (modules: encoder).",
+        "# EfficientEncoderASR runs ctc_model itself, with any exit or skip",
+        "# option.",
+        f"{PIPELINE}: !new:speechbrain.nnet.containers.LengthsCapableSequential",
+        "    compute_features: !ref <compute_features>",
+        "    normalize: !ref <normalize>",
+        "    ctc_model: !new:speechbrain_ee.lobes.contract.CTCLogProbs",
+        "        model: !ref <ctc_model>",
+        *options,
+        "",
+        "modules:",
+        f"    encoder: !ref <{PIPELINE}>",
+        "    ctc_model: !ref <ctc_model>",
+        "    normalize: !ref <normalize>",
+    ]
+
+
+def _joint_inference(hparams):
+    """The inference part of a joint CTC+attention export (stock
+    ``EncoderDecoderASR``)."""
+    return [
+        "# Waveforms -> the acoustic encoder's output, in one module as in",
+        "# SpeechBrain's own hub models (modules: encoder); the decoder is the",
+        "# run's test search (attention beam search with CTC prefix scores).",
+        f"{PIPELINE}: !new:speechbrain.nnet.containers.LengthsCapableSequential",
+        "    compute_features: !ref <compute_features>",
+        "    normalize: !ref <normalize>",
+        "    encoder: !apply:builtins.getattr [!ref <encoder_decoder>, encoder]",
+        "",
+        "modules:",
+        f"    encoder: !ref <{PIPELINE}>",
+        "    decoder: !ref <test_search>",
+        "    normalize: !ref <normalize>",
+    ]
+
+
+CTC = Layout(
+    "CTC", "ctc_model", INFERENCE_KEYS, _ctc_inference,
+    ("speechbrain.inference.ASR.EncoderASR", OURS),
+    "recipes/LibriSpeech/ASR/CTC/train.py",
+    "greedy; beam: the recipe's CTC beam search")
+JOINT = Layout(
+    "joint CTC+attention", "encoder_decoder", JOINT_KEYS, _joint_inference,
+    ("speechbrain.inference.ASR.EncoderDecoderASR",),
+    "recipes/LibriSpeech/ASR/transformer/train.py",
+    "attention beam search with CTC prefix scores", max_key="ACC")
+LAYOUTS = (CTC, JOINT)
 
 
 def inference_yaml(hparams):
@@ -237,27 +485,23 @@ def inference_yaml(hparams):
     -------
     str
     """
+    layout = layout_of(hparams)
+    if PIPELINE in hparams:
+        raise ValueError(f"the run's YAML has a key `{PIPELINE}`, which the "
+                         "export's own inference part needs: rename it.")
     return "\n".join([
         "# ############################################################",
-        "# Inference hyperparameters of a speechbrain-ee model",
-        "# (speechbrain_ee.inference.EfficientEncoderASR), exported by",
-        "# `speechbrain-ee export` from a run of",
-        "# recipes/LibriSpeech/ASR/CTC/train.py.",
+        "# Inference hyperparameters of a speechbrain-ee model, exported by",
+        f"# `speechbrain-ee export` from a run of {layout.recipe}.",
+        "# Loads with " + " or ".join(layout.loaders) + ".",
         "# ############################################################",
         "",
         "# The model, as the run defined it.",
-        model_yaml(hparams),
+        model_yaml(hparams, layout.roots),
         "# Inference.",
         "tokenizer: !new:sentencepiece.SentencePieceProcessor",
         "",
-        "# Greedy CTC decoding, as the recipe scores dev; a",
-        "# speechbrain.decoders.CTCBeamSearcher (with !name:) works too.",
-        "decoding_function: !name:speechbrain.decoders.ctc_greedy_decode",
-        "    blank_id: !ref <blank_index>",
-        "",
-        "modules:",
-        "    encoder: !ref <ctc_model>",
-        "    normalize: !ref <normalize>",
+        *layout.inference(hparams),
         "",
         "pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer",
         "    loadables:",
@@ -322,7 +566,7 @@ def dynamic_table(results):
 
 def _describe(hparams):
     """Architecture lines of the model card."""
-    model = hparams["ctc_model"]
+    model = hparams[layout_of(hparams).model_key]
     encoder = model["encoder"]
     stack = encoder.get("encoder", encoder)  # ASREncoder: its stack
     if stack.get("num_layers") is not None:
@@ -335,6 +579,9 @@ def _describe(hparams):
         architecture = f"`{encoder.tag.value.split(':', 1)[-1]}`"
     lines = [
         f"- Encoder: {architecture}.",
+        *([f"- Decoder: Transformer, {model.get('num_decoder_layers')} layers; "
+           "attention beam search with CTC prefix scores."]
+          if "encoder_decoder" in hparams else []),
         f"- Tokens: SentencePiece {hparams['token_type']}, "
         f"{hparams['output_neurons']} (CTC blank = id "
         f"{hparams['blank_index']}).",
@@ -394,6 +641,43 @@ def model_card(run, name, example, parameters):
     if "exit_strategy" in run.hparams:
         strategy_args = ', exit_strategy="confidence", threshold=0.9'
     example_file = example or "my_audio.flac"
+    stock = run.layout.stock_class
+    stock_usage = [
+        "```python",
+        f"from speechbrain.inference.ASR import {stock}",
+        "",
+        f'asr = {stock}.from_hparams(source="{name}", '
+        f'savedir="pretrained_models/{name}")',
+        f'print(asr.transcribe_file("{example_file}"))',
+        "```",
+        "",
+    ]
+    if OURS not in run.layout.loaders:
+        usage = ["Stock SpeechBrain transcribes it (speechbrain-ee installed: "
+                 "the YAML names its classes):", "", *stock_usage]
+    else:
+        usage = [
+            "```python",
+            "from speechbrain_ee.inference import EfficientEncoderASR",
+            "",
+            f'asr = EfficientEncoderASR.from_hparams(source="{name}", '
+            f'savedir="pretrained_models/{name}")',
+            f'result = asr.transcribe_file("{example_file}"{strategy_args})',
+            "print(result.text, result.exit_layer)",
+            "```",
+            "",
+            "From the command line:",
+            "",
+            "```bash",
+            f"speechbrain-ee transcribe {example_file} --model {name}",
+            "```",
+            "",
+            "Stock SpeechBrain transcribes it too, at the model's default "
+            "inference setting (speechbrain-ee installed: the YAML names its "
+            "classes):",
+            "",
+            *stock_usage,
+        ]
     return "\n".join([
         "---",
         "language: en",
@@ -405,7 +689,7 @@ def model_card(run, name, example, parameters):
         "",
         f"# {name}",
         "",
-        f"A CTC speech recogniser trained with speechbrain-ee, "
+        f"A {run.layout.kind} speech recogniser trained with speechbrain-ee, "
         f"exported from `{run.folder}`.",
         "",
         "## Architecture",
@@ -419,8 +703,7 @@ def model_card(run, name, example, parameters):
         "",
         "## Results",
         "",
-        "WER and CER in % on the run's test sets (greedy; beam: the recipe's "
-        "CTC beam search).",
+        f"WER and CER in % on the run's test sets ({run.layout.scoring}).",
         "",
         "| test set | WER | CER | beam WER |",
         "|---|---|---|---|",
@@ -429,21 +712,7 @@ def model_card(run, name, example, parameters):
         *([dynamic_intro, "", dynamic, ""] if dynamic else []),
         "## Usage",
         "",
-        "```python",
-        "from speechbrain_ee.inference import EfficientEncoderASR",
-        "",
-        f'asr = EfficientEncoderASR.from_hparams(source="{name}", '
-        f'savedir="pretrained_models/{name}")',
-        f'result = asr.transcribe_file("{example_file}"{strategy_args})',
-        "print(result.text, result.exit_layer)",
-        "```",
-        "",
-        "From the command line:",
-        "",
-        "```bash",
-        f"speechbrain-ee transcribe {example_file} --model {name}",
-        "```",
-        "",
+        *usage,
         "Loading the model runs the Python code its `hyperparams.yaml` names "
         "(HyperPyYAML). From the hub, speechbrain-ee loads it only if you trust "
         "it: `trust_remote_model=True` (`--trust-remote-model`) or an entry in "
@@ -540,6 +809,12 @@ def _write_export(run, folder, name, example):
     """Writes every exported file into ``folder``; returns the manifest."""
     for key, file_name in CHECKPOINT_FILES.items():
         shutil.copyfile(run.checkpoint / file_name, folder / file_name)
+    if run.averaged:  # the joint recipe tests the average of its kept checkpoints
+        from speechbrain.utils.checkpoints import average_checkpoints
+
+        torch.save(average_checkpoints(
+            [_Checkpoint(path) for path in run.averaged], "model"),
+            folder / CHECKPOINT_FILES["model"])
     shutil.copyfile(run.tokenizer, folder / TOKENIZER_FILE)
     (folder / "hyperparams.yaml").write_text(
         inference_yaml(run.hparams), encoding="utf-8")
@@ -553,9 +828,11 @@ def _write_export(run, folder, name, example):
         model_card(run, name, example_name, parameters), encoding="utf-8")
     files = sorted(p.name for p in folder.iterdir())
     manifest = {
-        "format": "speechbrain-ee export 1",
+        "format": "speechbrain-ee export 2",  # 2: the stock SpeechBrain layout
         "source_run": str(run.folder.resolve()),
         "checkpoint": run.checkpoint.name,
+        "averaged": [path.name for path in run.averaged],
+        "loads_with": list(run.layout.loaders),
         "example": example_name,
         "parameters": parameters,
         "results": run.results,
@@ -566,15 +843,32 @@ def _write_export(run, folder, name, example):
     return manifest
 
 
+@dataclass
+class _Checkpoint:
+    """What SpeechBrain's ``average_checkpoints`` reads of a checkpoint."""
+
+    path: Path
+    paramfiles: dict = None
+
+    def __post_init__(self):
+        self.paramfiles = {"model": self.path / CHECKPOINT_FILES["model"]}
+
+
 def _check_export(folder, manifest):
-    """Loads the export as a user would and transcribes the example."""
+    """Loads the export as users would (stock SpeechBrain's class;
+    `EfficientEncoderASR` for a CTC model) and transcribes the example."""
+    import speechbrain.inference.ASR as stock
+
     from speechbrain_ee.inference.asr import EfficientEncoderASR
 
-    with tempfile.TemporaryDirectory() as savedir:
-        asr = EfficientEncoderASR.from_hparams(
-            source=str(folder.resolve()), savedir=savedir)
-        if manifest["example"]:
-            asr.transcribe_file(folder / manifest["example"])
+    check_model_folder(folder)  # the hashes, before stock SpeechBrain runs the YAML
+    classes = [EfficientEncoderASR if name == OURS else getattr(stock, name.rsplit(".", 1)[1])
+               for name in manifest["loads_with"]]
+    for cls in classes:
+        with tempfile.TemporaryDirectory() as savedir:
+            asr = cls.from_hparams(source=str(folder.resolve()), savedir=savedir)
+            if manifest["example"]:
+                asr.transcribe_file(str(folder / manifest["example"]))
 
 
 def read_manifest(folder):
@@ -742,10 +1036,36 @@ def check_model_folder(folder):
             "with `speechbrain-ee export RUN TARGET`).")
 
 
+def check_loader(folder, loader=OURS):
+    """Refuses an export that ``loader`` cannot run (its ``export.json``'s
+    ``loads_with``): a joint CTC+attention model in `EfficientEncoderASR`.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / MANIFEST).write_text(json.dumps({"files": {}, "loads_with": [
+    ...     "speechbrain.inference.ASR.EncoderDecoderASR"]}))
+    >>> check_loader(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: this model loads with speechbrain.inference.ASR.EncoderDecoderASR, not speechbrain_ee.inference.EfficientEncoderASR (which runs CTC models).
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return
+    loaders = load_manifest(path).get("loads_with", [loader])  # older exports: CTC
+    if loader not in loaders:
+        raise ValueError(
+            f"{folder}: this model loads with {' or '.join(loaders)}, not {loader} "
+            "(which runs CTC models).")
+
+
 def add_arguments(parser):
     """The ``export`` sub-command's arguments."""
-    parser.add_argument("run", help="output folder of a CTC-recipe run "
-                        "(holds hyperparams.yaml and save/)")
+    parser.add_argument("run", help="output folder of a run of the CTC or the "
+                        "joint CTC+attention (transformer) recipe (holds "
+                        "hyperparams.yaml and save/)")
     parser.add_argument("target", help="the folder to create")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a non-empty target (after the new "

@@ -13,6 +13,14 @@ Files longer than the model's segment length are transcribed long-form
 ``--format json`` gives each segment's times, ``srt`` and ``vtt``
 subtitles.
 
+``--stream`` transcribes one stream chunk by chunk and prints the text as
+it comes (`speechbrain_ee.inference.streaming`): a file, delivered at real
+time pace (``--speed``), or ``-``, raw 16 kHz 16-bit mono PCM on standard
+input (``arecord -f S16_LE -r 16000 -c 1 -t raw | speechbrain-ee transcribe
+--stream - --model M``). On a terminal the transcript grows on one line;
+otherwise each change is a line ``SECONDS<TAB>NEW TEXT`` (SECONDS: audio
+received when it came), and the last line is ``INPUT<TAB>TRANSCRIPT``.
+
 Authors
 -------
 * speechbrain-ee contributors 2026
@@ -319,6 +327,23 @@ def add_arguments(parser):
                         "model's: 30 for self-attention encoders, 60 for "
                         "linear-time ones such as SummaryMixing)")
     parser.add_argument("--device", default="cpu")
+    stream = parser.add_argument_group(
+        "streaming", "--stream: one file, or - for raw 16 kHz s16le mono PCM on "
+        "standard input; needs a model trained with dynamic chunks")
+    stream.add_argument("--stream", action="store_true",
+                        help="transcribe chunk by chunk, printing partial results "
+                        "as they change")
+    stream.add_argument("--chunk-ms", type=float, default=640.0,
+                        help="chunk length in ms, a multiple of the model's frame "
+                        "(40 ms for the recipe's models); latency is about this "
+                        "plus 43 ms (default: 640)")
+    stream.add_argument("--left-context-chunks", type=int, default=None,
+                        help="past chunks each chunk sees (default: all; "
+                        "SummaryMixing keeps constant memory either way, "
+                        "self-attention keeps this many chunks of frames)")
+    stream.add_argument("--speed", type=float, default=1.0,
+                        help="a file is delivered at this multiple of real time "
+                        "(0: as fast as possible; default: 1)")
 
 
 def long_form_options(args):
@@ -346,6 +371,8 @@ def write_output(path, text, args):
 
 def run(args):
     """Runs the ``transcribe`` sub-command."""
+    if getattr(args, "stream", False):
+        return run_stream(args)
     paths = expand_inputs(args.inputs)
     if not paths:
         raise FileNotFoundError(
@@ -381,4 +408,88 @@ def run(args):
         for message in failures:
             print(f"  {message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def check_stream_args(args):
+    """Refuses what ``--stream`` cannot do, in one line each."""
+    from speechbrain_ee.errors import UsageError
+
+    if len(args.inputs) != 1:
+        raise UsageError("--stream transcribes one input: an audio file, or - for "
+                         "raw 16 kHz s16le mono PCM on standard input.")
+    for option, value in (("--format", args.format != "text"),
+                          ("--output-dir", args.output_dir),
+                          ("--exit-strategy", args.exit_strategy),
+                          ("--threshold", args.threshold is not None),
+                          ("--skip-threshold", args.skip_threshold is not None),
+                          ("--long-form-above", args.long_form_above is not None),
+                          ("--max-segment-seconds", args.max_segment_seconds is not None)):
+        if value:
+            raise UsageError(f"{option}: not with --stream (text as it comes, "
+                             "full model, no segments).")
+    if args.speed < 0:
+        raise UsageError(f"--speed {args.speed:g}: give 0 (as fast as possible) or "
+                         "a positive multiple of real time.")
+
+
+def run_stream(args, stdin=None, stdout=None):
+    """Runs ``transcribe --stream``: text as the audio comes.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The command line.
+    stdin : file object, optional
+        Binary source of ``-`` (default: standard input).
+    stdout : file object, optional
+        Where the text goes (default: standard output).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    from speechbrain_ee.inference.streaming import (
+        StreamingTranscriber,
+        paced,
+        pcm_chunks,
+    )
+
+    check_stream_args(args)
+    stdout = stdout or sys.stdout
+    source = args.inputs[0]
+    if source != "-":
+        check_audio(Path(source), 16000)  # a clear error before loading the model
+    streamer = StreamingTranscriber.from_asr(load_model(
+        args.model, args.savedir, args.device, trust_remote_model=args.trust_remote_model))
+    config = streamer.config(args.chunk_ms, args.left_context_chunks)
+    size = streamer.get_chunk_size_frames(config)
+    if source == "-":
+        chunks = pcm_chunks(stdin or sys.stdin.buffer, size)
+    else:
+        from speechbrain_ee.dataio.audio import load_audio
+
+        wav = load_audio(source, streamer.sample_rate)
+        chunks = paced(wav.split(size), size / streamer.sample_rate, args.speed)
+    inline = stdout.isatty()
+    text, samples = "", 0
+
+    def counted(chunks):
+        nonlocal samples
+        for chunk in chunks:
+            samples += chunk.shape[-1]
+            yield chunk
+
+    for piece in streamer.transcribe_stream(counted(chunks), config):
+        if not piece:
+            continue
+        text += piece
+        if inline:
+            stdout.write(piece)
+        else:
+            stdout.write(f"{samples / streamer.sample_rate:.2f}\t{piece}\n")
+        stdout.flush()
+    stdout.write("\n" if inline else f"{source}\t{text.strip()}\n")
+    stdout.flush()
     return 0

@@ -11,6 +11,7 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -27,6 +28,21 @@ from speechbrain.utils.dynamic_chunk_training import DynChunkTrainConfig
 from speechbrain_ee.lobes.layer_loop import EncoderState
 
 POSITIONAL_ENCODINGS = ("RelPosMHAXL", "fixed_abs_sine", "none")
+
+
+@dataclass
+class ASREncoderStreamingContext:
+    """Streaming state of an `ASREncoder`: its stack's and the frame count."""
+
+    config: DynChunkTrainConfig
+    """Chunk size (in frames after the front end) and left context (in
+    chunks) of the stream."""
+
+    encoder: object
+    """The stack's own streaming context (``make_streaming_context``)."""
+
+    frames: int = 0
+    """Frames encoded so far."""
 
 
 class ASREncoder(torch.nn.Module):
@@ -121,11 +137,33 @@ class ASREncoder(torch.nn.Module):
             ``(batch, time', d_model)``.
         """
         x = feats if self.front_end is None else self.front_end(feats)
+        return self.project(x)
+
+    def project(self, x, offset=0):
+        """The input projection (and absolute positions) of the front end's
+        output.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            The front end's output ``(batch, time, ...)`` (4-D is flattened).
+        offset : int
+            Position of its first frame in the stream (absolute positions).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(batch, time, d_model)``.
+        """
         if x.dim() == 4:
             x = x.reshape(x.shape[0], x.shape[1], -1)
         x = self.projection(x)
         if self.positional_encoding == "fixed_abs_sine":
-            x = x + self.pos_enc(x)
+            if offset + x.shape[1] > self.pos_enc.pe.shape[1]:
+                raise ValueError(
+                    f"absolute positions end at frame {self.pos_enc.pe.shape[1]}: "
+                    "a stream this long needs an encoder without them.")
+            x = x + self.pos_enc.pe[:, offset: offset + x.shape[1]]
         return x
 
     def masks(
@@ -247,3 +285,84 @@ class ASREncoder(torch.nn.Module):
             pos_embs=pos_embs,
             dynchunktrain_config=dynchunktrain_config,
         )
+
+    def make_streaming_context(self, dynchunktrain_config: DynChunkTrainConfig):
+        """A blank streaming state, for `forward_streaming`.
+
+        Arguments
+        ---------
+        dynchunktrain_config : DynChunkTrainConfig
+            Chunk size (frames after the front end) and left context (in
+            chunks; ``None``: all the past).
+
+        Returns
+        -------
+        ASREncoderStreamingContext
+
+        Raises
+        ------
+        ValueError
+            The stack cannot stream (no ``forward_streaming``).
+        """
+        if not hasattr(self.encoder, "forward_streaming"):
+            raise ValueError(
+                f"{type(self.encoder).__name__} cannot stream (it has no "
+                "forward_streaming); use a Conformer trained with dynamic "
+                "chunks (hparams/conformer_summarymixing_streaming_ctc.yaml "
+                "or conformer_streaming_ctc.yaml).")
+        context = self.encoder.make_streaming_context(dynchunktrain_config)
+        if dynchunktrain_config.left_context_size is None:
+            # SpeechBrain's Conformer layers keep `mha_left_context_size`
+            # frames of the past, an int: all of it is the whole stream
+            # (2**62 frames; torch warns about slices from -sys.maxsize).
+            for layer in getattr(context, "layers", []):
+                if getattr(layer, "mha_left_context_size", 0) is None:
+                    layer.mha_left_context_size = 2**62
+        return ASREncoderStreamingContext(dynchunktrain_config, context)
+
+    def forward_streaming(self, x, context: ASREncoderStreamingContext):
+        """Encodes the front end's output for one chunk of a stream.
+
+        Chunk after chunk of ``context.config.chunk_size`` frames (the last
+        may be shorter), the outputs are those of `from_state` on the whole
+        stream with the same ``dynchunktrain_config`` (the chunk-masked
+        pass), up to float rounding.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            The front end's output for the chunk, ``(batch, time, ...)``.
+        context : ASREncoderStreamingContext
+            Mutable state from `make_streaming_context`.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(batch, time, d_model)``.
+
+        Example
+        -------
+        >>> from speechbrain.lobes.models.transformer.Conformer import (
+        ...     ConformerEncoder)
+        >>> enc = ASREncoder(ConformerEncoder(num_layers=2, d_model=16, d_ffn=32,
+        ...                                   nhead=2, kernel_size=3),
+        ...                  input_size=8, d_model=16).eval()
+        >>> config = DynChunkTrainConfig(chunk_size=4, left_context_size=1)
+        >>> feats = torch.rand(1, 10, 8)
+        >>> context = enc.make_streaming_context(config)
+        >>> streamed = torch.cat([enc.forward_streaming(c, context)
+        ...                       for c in feats.split(4, dim=1)], dim=1)
+        >>> torch.allclose(streamed, enc(feats, dynchunktrain_config=config), atol=1e-5)
+        True
+        """
+        x = self.project(x, offset=context.frames)
+        pos_embs = None
+        if self.positional_encoding == "RelPosMHAXL":
+            # relative positions over the frames attended to: the kept past
+            # and the chunk
+            left = context.config.left_context_size_frames()
+            past = context.frames if left is None else min(context.frames, left)
+            pos_embs = self.pos_enc.make_pe(seq_len=past + x.shape[1])
+        out = self.encoder.forward_streaming(x, context.encoder, pos_embs=pos_embs)
+        context.frames += x.shape[1]
+        return out[0] if isinstance(out, (tuple, list)) else out

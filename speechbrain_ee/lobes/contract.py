@@ -20,7 +20,11 @@ never ask which kind of model they hold:
 Two classes implement it: `CTCModel` (any encoder and one CTC layer: a
 plain Conformer, an SSL encoder, a distilled student, a routed model) and
 `speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder` (early exits, blank
-skipping, or both).
+skipping, or both). An encoder whose Transformer layers sit deeper than
+``encoder.layers`` (the SSL encoder, a student, a routed model) declares
+``num_layers`` (`stack_depth`). `CTCLogProbs` makes any of them a plain
+``(feats, lengths) -> log-probabilities`` module, the last stage of the
+pipeline SpeechBrain's own ``EncoderASR`` runs.
 
 Authors
 -------
@@ -177,20 +181,28 @@ def inference_options(hparams):
 
 
 def stack_depth(encoder):
-    """Layers of an encoder: its stack's ``layers`` (SpeechBrain's layout,
-    through an `ASREncoder`), or its ``num_layers``; 1 when neither says.
+    """Layers of an encoder: its ``num_layers`` where it declares one (the
+    SSL encoder, a distilled student, a routed model: wrappers of a
+    Transformer whose layers sit deeper), else its stack's ``layers``
+    (SpeechBrain's layout, through an `ASREncoder`); 1 when neither says.
 
     Example
     -------
     >>> from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
     >>> stack_depth(ConformerEncoder(num_layers=3, d_model=16, d_ffn=32, nhead=2))
     3
+    >>> class Wrapper(nn.Module):
+    ...     num_layers = 4
+    >>> stack_depth(Wrapper())
+    4
     """
+    depth = getattr(encoder, "num_layers", None)
+    if isinstance(depth, int) and depth > 0:
+        return depth
     for module in (encoder, getattr(encoder, "encoder", None)):
         if module is not None and hasattr(module, "layers"):
             return len(module.layers)
-    depth = getattr(encoder, "num_layers", None)
-    return int(depth) if depth else 1
+    return 1
 
 
 def linear_time(model):
@@ -267,7 +279,7 @@ class CTCModel(nn.Module):
         return torch.log_softmax(self.ctc_lin(hidden), dim=-1)
 
     def forward(self, feats, wav_lens=None, exit_strategy=None,
-                skip_threshold=None, spike_width=None):
+                skip_threshold=None, spike_width=None, dynchunktrain_config=None):
         """The encoder and the CTC head.
 
         Arguments
@@ -278,14 +290,64 @@ class CTCModel(nn.Module):
             Relative lengths.
         exit_strategy, skip_threshold, spike_width : None
             Refused (`check_options`): this model has one head, no skip.
+        dynchunktrain_config : DynChunkTrainConfig, optional
+            Chunk-masked pass (dynamic chunk training, streaming scores):
+            each frame sees up to the end of its chunk and the left context;
+            passed to the encoder (an `ASREncoder`).
 
         Returns
         -------
         EncoderOutput
         """
         check_options(self, exit_strategy, skip_threshold, spike_width)
-        log_probs = self.log_probs(self.encoder(feats, wav_lens))
+        chunking = ({} if dynchunktrain_config is None
+                    else {"dynchunktrain_config": dynchunktrain_config})
+        log_probs = self.log_probs(self.encoder(feats, wav_lens, **chunking))
         return self.output(log_probs, wav_lens)
+
+    def make_streaming_context(self, dynchunktrain_config):
+        """A blank streaming state of the encoder (`forward_streaming`).
+
+        Arguments
+        ---------
+        dynchunktrain_config : DynChunkTrainConfig
+            Chunk size (frames after the front end) and left context.
+
+        Returns
+        -------
+        object
+            The encoder's streaming context.
+
+        Raises
+        ------
+        ValueError
+            The encoder cannot stream.
+        """
+        if not hasattr(self.encoder, "make_streaming_context"):
+            raise ValueError(
+                f"{type(self.encoder).__name__} cannot stream; use a "
+                "Conformer trained with dynamic chunks (hparams/"
+                "conformer_summarymixing_streaming_ctc.yaml or "
+                "conformer_streaming_ctc.yaml).")
+        return self.encoder.make_streaming_context(dynchunktrain_config)
+
+    def forward_streaming(self, x, context):
+        """CTC log-probabilities of one chunk of a stream: chunk after
+        chunk, those of the chunk-masked `forward` on the whole stream.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            The encoder front end's output for the chunk.
+        context : object
+            From `make_streaming_context`, mutated.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, time, vocab]``.
+        """
+        return self.log_probs(self.encoder.forward_streaming(x, context))
 
     def output(self, log_probs, wav_lens):
         """The `EncoderOutput` of the one head's log-probabilities."""
@@ -315,3 +377,64 @@ class CTCModel(nn.Module):
         ``options`` (none apply: the full model)."""
         check_options(self, **options)
         return self.forward_full, self.full_from_state
+
+
+class CTCLogProbs(nn.Module):
+    """A model of the contract as a plain module: ``(feats, lengths) -> CTC
+    log-probabilities`` at fixed inference options (the model's defaults).
+
+    It is the last stage of the ``LengthsCapableSequential`` (features,
+    normalisation, model) that SpeechBrain's ``EncoderASR`` calls as
+    ``mods.encoder(wavs, wav_lens)``: an export's layout, so that stock
+    SpeechBrain transcribes our models (`speechbrain_ee.inference.export`).
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        A model of the contract (`CTCModel`, ``DynamicCTCEncoder``).
+    exit_strategy : ExitStrategy, optional
+        Early exits: the strategy every call uses.
+    skip_threshold : float, optional
+        Blank skip: the threshold every call uses.
+    spike_width : int, optional
+        Blank skip: the spike width every call uses.
+
+    Example
+    -------
+    >>> from speechbrain.nnet.linear import Linear
+    >>> from speechbrain.nnet.containers import LengthsCapableSequential
+    >>> from speechbrain.lobes.models.transformer.Conformer import ConformerEncoder
+    >>> from speechbrain_ee.lobes.asr_encoder import ASREncoder
+    >>> model = CTCModel(ASREncoder(ConformerEncoder(num_layers=1, d_model=16, d_ffn=32,
+    ...                                              nhead=2), input_size=20, d_model=16),
+    ...                  Linear(input_size=16, n_neurons=10)).eval()
+    >>> chain = LengthsCapableSequential(model=CTCLogProbs(model))
+    >>> feats, lens = torch.rand(2, 30, 20), torch.tensor([1.0, 0.5])
+    >>> torch.equal(chain(feats, lens), model(feats, lens).output)
+    True
+    """
+
+    def __init__(self, model, exit_strategy=None, skip_threshold=None,
+                 spike_width=None):
+        super().__init__()
+        self.model = model
+        self.options = {key: value for key, value in zip(
+            OPTIONS, (exit_strategy, skip_threshold, spike_width))
+            if value is not None}
+        check_options(model, **self.options)
+
+    def forward(self, feats, lengths=None):
+        """``[batch, time', vocab]`` log-probabilities.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            The model's input (normalised features, or waveforms).
+        lengths : torch.Tensor, optional
+            Relative lengths.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return self.model(feats, lengths, **self.options).output

@@ -11,12 +11,13 @@ by one and then ``encoder.norm`` works for both families.
 
 Padding never leaks into real frames: SpeechBrain's convolution modules mask
 (at most) their output, so a padded frame next to the end of an utterance
-still feeds the depthwise convolution. `MaskedConvolutionModule` and
-`MaskedConvolutionBranch` zero padded frames right before the depthwise
-convolution (zeroing the module *input* is not enough: the LayerNorm and
-pointwise convolution before it turn zeros into a non-zero constant). With
-SummaryMixing averaging over real frames only, the outputs of real frames
-are those of the unpadded utterance.
+still feeds the depthwise convolution. `MaskedConvolutionModule` zeroes
+padded frames right before the depthwise convolution (zeroing the module
+*input* is not enough: the LayerNorm and pointwise convolution before it turn
+zeros into a non-zero constant); `MaskedConvolutionBranch` (cgMLP) pads each
+utterance by reflection at its own end, as SpeechBrain's cgMLP does at the
+end of an unpadded utterance. With SummaryMixing averaging over real frames
+only, the outputs of real frames are those of the unpadded utterance.
 
 Authors
 -------
@@ -165,11 +166,14 @@ class MaskedConvolutionModule(ConvolutionModule):
 class MaskedConvolutionBranch(ConvolutionBranch):
     """SpeechBrain's Branchformer cgMLP `ConvolutionBranch`, padding-safe.
 
-    Same parameters as SpeechBrain's branch. The padding mask zeroes padded
-    frames right before the depthwise convolution of the gating unit, whose
-    time padding is zeros (as in ESPnet's cgMLP) instead of SpeechBrain's
-    reflection: reflection at the end of a padded batch differs from the
-    reflection at the end of each utterance, zeros do not.
+    Same parameters as SpeechBrain's branch and, without padding, the same
+    output: the depthwise convolution of the gating unit pads the time axis
+    by reflection, as SpeechBrain's cgMLP (and the SummaryMixing authors'
+    Branchformer). With a padding mask, the reflection is taken at the end
+    of each utterance (not at the end of the padded batch), so that the
+    real frames of a padded utterance get the output of the unpadded one.
+    ``padding_mode="constant"`` pads with zeros instead (ESPnet's cgMLP;
+    this project's models trained before the change use it).
 
     Arguments
     ---------
@@ -187,6 +191,8 @@ class MaskedConvolutionBranch(ConvolutionBranch):
         Dropout rate.
     use_linear_after_conv : bool, optional
         Linear of size ``linear_units // 2`` after the convolution.
+    padding_mode : str, optional
+        ``"reflect"`` (default, SpeechBrain's) or ``"constant"`` (zeros).
 
     Example
     -------
@@ -196,9 +202,13 @@ class MaskedConvolutionBranch(ConvolutionBranch):
     torch.Size([8, 60, 64])
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, padding_mode="reflect", **kwargs):
         super().__init__(*args, **kwargs)
-        self.csgu.conv.padding_mode = "constant"
+        if padding_mode not in ("reflect", "constant"):
+            raise ValueError(
+                f"padding_mode={padding_mode!r}: 'reflect' or 'constant'."
+            )
+        self.csgu.conv.padding_mode = padding_mode
 
     def forward(self, x, mask: Optional[torch.Tensor] = None):
         """Applies the branch.
@@ -224,12 +234,33 @@ class MaskedConvolutionBranch(ConvolutionBranch):
         csgu = self.csgu
         x1, x2 = x.chunk(2, dim=-1)
         x2 = csgu.norm(x2)
-        if mask is not None:
-            x2 = x2.masked_fill(mask, 0.0)
-        x2 = csgu.conv(x2)
+        if mask is not None and csgu.conv.padding_mode == "constant":
+            x2 = csgu.conv(x2.masked_fill(mask, 0.0))
+        elif mask is not None:
+            x2 = self._reflect_conv(x2, mask)
+        else:
+            x2 = csgu.conv(x2)
         if csgu.use_linear_after_conv:
             x2 = csgu.linear(x2)
         return csgu.dropout(csgu.activation(x2) * x1)
+
+    def _reflect_conv(self, x, mask):
+        """Depthwise convolution of ``x [batch, time, channels]`` with each
+        utterance reflected at its own ends (one gather, no loop)."""
+        conv = self.csgu.conv.conv
+        left = (conv.kernel_size[0] - 1) // 2
+        right = conv.kernel_size[0] - 1 - left
+        lengths = (~mask[..., 0]).sum(dim=1, keepdim=True)  # [batch, 1]
+        last = (lengths - 1).clamp(min=0)
+        time = torch.arange(-left, x.shape[1] + right, device=x.device)
+        index = time.abs().unsqueeze(0)  # reflect at the start
+        index = torch.where(index > last, 2 * last - index, index)
+        index = index.clamp(min=0).minimum(last)  # utterances < kernel / 2
+        x = x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        out = F.conv1d(
+            x.transpose(1, 2), conv.weight, conv.bias, groups=conv.groups
+        )
+        return out.transpose(1, 2)
 
 
 def _check_attention_type(attention_type):
@@ -438,7 +469,9 @@ class SummaryMixingConformerEncoderLayer(nn.Module):
         # the previous chunks on its left, as in SpeechBrain's Conformer.
         if context.dcconv_left_context is not None:
             x = torch.cat((context.dcconv_left_context, x), dim=1)
-        left_start = x.shape[1] - self.convolution_module.padding
+        # (the last `padding` frames, which span several chunks when chunks
+        # are shorter than the kernel's half width)
+        left_start = max(0, x.shape[1] - self.convolution_module.padding)
         context.dcconv_left_context = x[:, left_start:]
         x = x + self.convolution_module(x)
         x = x[:, -chunk_len:]
@@ -507,6 +540,9 @@ class SummaryMixingBranchformerEncoderLayer(nn.Module):
         Output size of the summary MLP (default ``d_model``).
     use_layernorm : bool, optional
         LayerNorm on SummaryMixing's local output and summary mean.
+    cgmlp_padding_mode : str, optional
+        Time padding of the cgMLP convolution: ``"reflect"`` (SpeechBrain's
+        and the authors') or ``"constant"`` (zeros; the default before).
 
     Example
     -------
@@ -536,12 +572,15 @@ class SummaryMixingBranchformerEncoderLayer(nn.Module):
         summary_hid_dim: Optional[List[int]] = None,
         summary_out_dim: Optional[int] = None,
         use_layernorm=True,
+        cgmlp_padding_mode="reflect",
     ):
         super().__init__()
         _check_attention_type(attention_type)
         if summary_hid_dim is None:
             summary_hid_dim = [d_model]
         summary_hid_dim = list(summary_hid_dim)
+        if summary_out_dim is None:
+            summary_out_dim = d_model
         self.summary_mixing = SummaryMixing(
             enc_dim=d_model,
             nhead=nhead,
@@ -553,7 +592,7 @@ class SummaryMixingBranchformerEncoderLayer(nn.Module):
             mode=mode,
             use_layernorm=use_layernorm,
             dropout=dropout,
-            output_dim=d_model,
+            output_dim=summary_out_dim,  # the authors' merging output
         )
         self.convolution_branch = MaskedConvolutionBranch(
             input_size=d_model,
@@ -563,6 +602,7 @@ class SummaryMixingBranchformerEncoderLayer(nn.Module):
             gate_activation=gate_activation,
             dropout=dropout,
             use_linear_after_conv=use_linear_after_conv,
+            padding_mode=cgmlp_padding_mode,
         )
         self.merge_proj = _merge_mlp(
             self.summary_mixing.output_size + d_model,
@@ -910,6 +950,9 @@ class SummaryMixingBranchformerEncoder(_EncoderStack):
         Whether to also return the hidden states of every layer.
     layerdrop_prob : float, optional
         Probability to skip a layer in training.
+    cgmlp_padding_mode : str, optional
+        Time padding of the cgMLP convolutions: ``"reflect"`` (SpeechBrain's
+        and the authors') or ``"constant"`` (zeros; the default before).
 
     Example
     -------
@@ -942,6 +985,7 @@ class SummaryMixingBranchformerEncoder(_EncoderStack):
         use_layernorm=True,
         output_hidden_states=False,
         layerdrop_prob=0.0,
+        cgmlp_padding_mode="reflect",
     ):
         super().__init__()
         self.layers = nn.ModuleList(
@@ -962,6 +1006,7 @@ class SummaryMixingBranchformerEncoder(_EncoderStack):
                     summary_hid_dim=summary_hid_dim,
                     summary_out_dim=summary_out_dim,
                     use_layernorm=use_layernorm,
+                    cgmlp_padding_mode=cgmlp_padding_mode,
                 )
                 for _ in range(num_layers)
             ]

@@ -125,16 +125,40 @@ class GroupedLinear(nn.Module):
         """Maps ``x [..., input_size]`` to ``[..., n_neurons]``."""
         if self.groups == 1:
             return F.linear(x, self.weight, self.bias)
-        x = x.unflatten(-1, (self.groups, -1))
-        weight = self.weight.unflatten(0, (self.groups, -1))
-        out = torch.einsum("...gi,goi->...go", x, weight).flatten(-2)
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        lead = x.shape[:-1]
+        out = self.forward_group_major(to_group_major(x, self.groups))
+        return from_group_major(out, lead)
+
+    def forward_group_major(self, x):
+        """Maps ``x [groups, frames, input_size // groups]`` to ``[groups,
+        frames, n_neurons // groups]``: every group in one batched matmul."""
+        weight = self.weight.unflatten(0, (self.groups, -1)).transpose(1, 2)
+        if self.bias is None:
+            return torch.bmm(x, weight)
+        bias = self.bias.unflatten(0, (self.groups, 1, -1))
+        return torch.baddbmm(bias, x, weight)
 
 
-def grouped_mlp(input_size, layer_sizes, groups, activation):
-    """An MLP of `GroupedLinear` layers, each followed by ``activation``.
+def to_group_major(x, groups):
+    """``[..., F]`` to the view ``[groups, frames, F // groups]`` (no copy
+    for a contiguous ``x``); ``frames`` is the product of the leading sizes.
+    """
+    return x.reshape(-1, groups, x.shape[-1] // groups).transpose(0, 1)
+
+
+def from_group_major(x, lead):
+    """``[groups, frames, F]`` back to ``[*lead, groups * F]`` (one copy)."""
+    return x.transpose(0, 1).reshape(*lead, -1)
+
+
+class GroupedMLP(nn.Sequential):
+    """An MLP of `GroupedLinear` layers, each followed by an activation.
+
+    The children alternate ``GroupedLinear`` and activation (the state dict
+    of an ``nn.Sequential``). All layers share the same ``groups``; between
+    layers the features stay in the group-major layout of one batched
+    matmul, so the input and output are reordered once per MLP, not once
+    per layer.
 
     Arguments
     ---------
@@ -147,21 +171,43 @@ def grouped_mlp(input_size, layer_sizes, groups, activation):
     activation : type
         Activation class, instantiated after every layer.
 
-    Returns
-    -------
-    torch.nn.Sequential
-
     Example
     -------
-    >>> mlp = grouped_mlp(16, [32, 8], groups=2, activation=nn.GELU)
+    >>> mlp = GroupedMLP(16, [32, 8], groups=2, activation=nn.GELU)
     >>> mlp(torch.rand(3, 5, 16)).shape
     torch.Size([3, 5, 8])
     """
-    layers = []
-    for size in layer_sizes:
-        layers += [GroupedLinear(input_size, size, groups), activation()]
-        input_size = size
-    return nn.Sequential(*layers)
+
+    def __init__(self, input_size, layer_sizes, groups, activation):
+        layers = []
+        for size in layer_sizes:
+            layers += [GroupedLinear(input_size, size, groups), activation()]
+            input_size = size
+        super().__init__(*layers)
+        self.groups = groups
+
+    def __getitem__(self, idx):
+        """A layer, or a plain ``nn.Sequential`` of a slice of layers."""
+        if isinstance(idx, slice):
+            return nn.Sequential(*list(self._modules.values())[idx])
+        return super().__getitem__(idx)
+
+    def forward(self, x):
+        """Maps ``x [..., input_size]`` to ``[..., layer_sizes[-1]]``."""
+        if self.groups == 1:
+            return super().forward(x)
+        out = self.forward_group_major(to_group_major(x, self.groups))
+        return from_group_major(out, x.shape[:-1])
+
+    def forward_group_major(self, x):
+        """Maps ``[groups, frames, in // groups]`` (see `to_group_major`) to
+        ``[groups, frames, out // groups]``."""
+        for layer in self:
+            if isinstance(layer, GroupedLinear):
+                x = layer.forward_group_major(x)
+            else:
+                x = layer(x)
+        return x
 
 
 def _sizes_or(sizes, default):
@@ -301,8 +347,28 @@ class SummaryMixing(nn.Module):
     that frame ``t`` may see, and ``c`` the combiner (one linear). Every
     linear, the last of each MLP included, is followed by ``activation``.
     ``nhead`` splits the local and summary MLPs into independent groups
-    (block-diagonal weights); the combiner is not split. All biases start at
-    zero.
+    (block-diagonal weights, one batched matmul); the combiner is not split.
+    All biases start at zero.
+
+    The three modes are those of the authors' code (Parcollet et al.):
+
+    * ``"SummaryMixing"``: the full layer, LayerNorms on the local output
+      and on the summary mean when ``use_layernorm`` (the code behind the
+      paper's numbers has them);
+    * ``"SummaryMixing-lite"``: no local branch, no combiner, no LayerNorm:
+      the output is the summary mean (size ``summary_out_dim``) broadcast to
+      every frame;
+    * ``"SummaryMixing-fast"``: one dense ``Linear(enc_dim, 2 *
+      local_proj_out_dim)`` + activation, whose first half is the local
+      branch and second half the summary; no LayerNorm; ``nhead``, the hidden
+      sizes and ``summary_*`` sizes are unused (as in the authors' code).
+
+    One deliberate difference: with chunked summaries (a
+    ``DynChunkTrainConfig``) and padding, the mean divides by the number of
+    *real* frames a frame sees; the authors' chunked code divides by the
+    visible frames including padding, which shrinks the mean of the last
+    chunks of a padded utterance. Padded frames' outputs are arbitrary (as
+    in SpeechBrain's attention layers); real frames never see padding.
 
     Arguments
     ---------
@@ -321,15 +387,11 @@ class SummaryMixing(nn.Module):
     activation : type
         Activation class, e.g. ``torch.nn.GELU``.
     mode : str
-        ``"SummaryMixing"`` (full layer); ``"SummaryMixing-lite"`` (no local
-        branch, no combiner: the output is the summary mean, of size
-        ``summary_out_dim``); ``"SummaryMixing-fast"`` (one fused MLP with
-        hidden sizes ``local_proj_hid_dim`` and output
-        ``2 * local_proj_out_dim``, split per head into the local and summary
-        halves; no LayerNorm; the ``summary_*`` sizes are unused).
+        ``"SummaryMixing"``, ``"SummaryMixing-lite"`` or
+        ``"SummaryMixing-fast"`` (see above).
     use_layernorm : bool
-        LayerNorm on the masked local output and on the summary mean (not in
-        the fast mode).
+        LayerNorm on the local output and on the summary mean of the full
+        mode (the lite and fast modes have none).
     dropout : float
         Dropout on the concatenation fed to the combiner.
     causal : bool
@@ -347,6 +409,9 @@ class SummaryMixing(nn.Module):
     ...                       summary_out_dim=64)
     >>> mixer(x, src_key_padding_mask=mask).shape
     torch.Size([4, 30, 64])
+    >>> fast = SummaryMixing(64, nhead=4, mode="SummaryMixing-fast")
+    >>> fast.fused_proj[0].weight.shape  # one dense Linear(64 -> 2 * 64)
+    torch.Size([128, 64])
     """
 
     def __init__(
@@ -377,20 +442,21 @@ class SummaryMixing(nn.Module):
         self.nhead = nhead
 
         if mode == "SummaryMixing-fast":
-            self.fused_proj = grouped_mlp(
-                enc_dim, local_hid + [2 * local_out], nhead, activation
-            )
+            fused = nn.Linear(enc_dim, 2 * local_out)
+            nn.init.zeros_(fused.bias)
+            self.fused_proj = nn.Sequential(fused, activation())
             summary_out = local_out
         else:
-            self.summary_proj = grouped_mlp(
+            self.summary_proj = GroupedMLP(
                 enc_dim, summary_hid + [summary_out], nhead, activation
             )
         if mode == "SummaryMixing":
-            self.local_proj = grouped_mlp(
+            self.local_proj = GroupedMLP(
                 enc_dim, local_hid + [local_out], nhead, activation
             )
+        self.local_size, self.summary_size = local_out, summary_out
 
-        norms = use_layernorm and mode != "SummaryMixing-fast"
+        norms = use_layernorm and mode == "SummaryMixing"
         self.summary_norm = LayerNorm(summary_out) if norms else nn.Identity()
         if mode == "SummaryMixing-lite":
             self.output_size = summary_out
@@ -433,6 +499,9 @@ class SummaryMixing(nn.Module):
             ``[batch, time, output_size]``.
         """
         self._check_context(src_mask, dynchunktrain_config)
+        if dynchunktrain_config is None and not self.causal:
+            local, mean = self._global_summary(x, src_key_padding_mask)
+            return self._combine(local, mean, x.shape[1])
         frame_mask = real_frame_mask(x, src_key_padding_mask)
         local, summary = self._project(x)
         stats = sum_and_count(summary, frame_mask)
@@ -440,12 +509,9 @@ class SummaryMixing(nn.Module):
             mean = self._chunked_mean(
                 stats, dynchunktrain_config, summary.dtype
             )
-        elif self.causal:
-            mean = self._norm_summary(cumulative_sum(stats), summary.dtype)
         else:
-            total = stats.sum(dim=1, keepdim=True)
-            mean = self._norm_summary(total, summary.dtype)
-        return self._combine(local, mean, frame_mask)
+            mean = self._norm_summary(cumulative_sum(stats), summary.dtype)
+        return self._combine(local, mean, x.shape[1])
 
     def forward_streaming(
         self,
@@ -485,7 +551,7 @@ class SummaryMixing(nn.Module):
         else:
             stats = self._windowed_stream_sum(stats, context)
         mean = self._norm_summary(stats, summary.dtype)
-        return self._combine(local, mean, frame_mask)
+        return self._combine(local, mean, x.shape[1])
 
     def make_streaming_context(self, left_context_size: Optional[int] = None):
         """Creates the blank streaming state of one stream (batch).
@@ -522,14 +588,45 @@ class SummaryMixing(nn.Module):
             )
 
     def _project(self, x):
-        """Local (``None`` in the lite mode) and summary MLP outputs."""
+        """Local (``None`` in the lite mode) and summary MLP outputs, both
+        ``[batch, time, features]``."""
         if self.mode == "SummaryMixing-fast":
-            fused = self.fused_proj(x).unflatten(-1, (self.nhead, -1))
-            local, summary = fused.chunk(2, dim=-1)
-            return local.flatten(-2), summary.flatten(-2)
+            return self.fused_proj(x).split(self.local_size, dim=-1)
         if self.mode == "SummaryMixing-lite":
             return None, self.summary_proj(x)
         return self.local_proj(x), self.summary_proj(x)
+
+    def _global_summary(self, x, src_key_padding_mask):
+        """Local output and the summary mean over all real frames
+        ``[batch, 1, S]`` (normalised), without a masked copy of the
+        summaries: the masked sum is one batched matmul."""
+        batch, time = x.shape[:2]
+        if self.mode == "SummaryMixing-fast":
+            local, summary = self.fused_proj(x).split(self.local_size, -1)
+            summary = summary.unsqueeze(0)  # one group, frames per utterance
+            groups = 1
+        else:
+            groups = self.nhead
+            summary = self.summary_proj.forward_group_major(
+                to_group_major(x, groups)
+            ).unflatten(1, (batch, time))  # [groups, batch, time, S / groups]
+            local = None
+            if self.mode == "SummaryMixing":
+                local = self.local_proj(x)
+        dtype = summary.dtype
+        summary = summary.to(torch.promote_types(dtype, torch.float32))
+        if src_key_padding_mask is None:
+            total = summary.sum(dim=2, keepdim=True)
+            count = summary.new_full((batch, 1, 1), float(time))
+        else:
+            keep = (~src_key_padding_mask).to(summary.dtype)
+            # [1, batch, 1, time] @ [groups, batch, time, S / groups]
+            total = torch.matmul(keep[None, :, None, :], summary)
+            count = keep.sum(dim=1).clamp(min=1.0)[:, None, None]
+        # [groups, batch, 1, S / groups] -> [batch, 1, S]
+        total = total.permute(1, 2, 0, 3).flatten(2)
+        mean = (total / count).to(dtype)
+        return local, self.summary_norm(mean)
 
     def _norm_summary(self, stats, dtype):
         """Summary mean from sums and counts, back in ``dtype``, normalised."""
@@ -543,13 +640,28 @@ class SummaryMixing(nn.Module):
         mean = mean.repeat_interleave(config.chunk_size, dim=1)
         return mean[:, : stats.shape[1]]
 
-    def _combine(self, local, mean, frame_mask):
-        """Concatenates local output and summary mean, then combines."""
-        mean = mean.expand(-1, frame_mask.shape[1], -1)
+    def _combine(self, local, mean, time):
+        """Combiner over ``[local; mean]`` (``mean``: ``[batch, 1, S]`` or
+        ``[batch, time, S]``); the lite mode returns the mean per frame.
+
+        Without dropout the combiner is split in two: its summary half runs
+        once per utterance (not per frame) when the mean is global, and no
+        concatenation is built. With dropout (training) the concatenation is
+        dropped out frame by frame, as in the authors' layer.
+        """
         if local is None:
-            return mean
-        local = self.local_norm(local * frame_mask)
-        return self.combiner(self.dropout(torch.cat([local, mean], dim=-1)))
+            return mean.expand(-1, time, -1)
+        local = self.local_norm(local)
+        linear, activation = self.combiner
+        if self.training and self.dropout.p > 0:
+            both = torch.cat([local, mean.expand(-1, time, -1)], dim=-1)
+            return activation(linear(self.dropout(both)))
+        w_local, w_summary = linear.weight.split(
+            [self.local_size, self.summary_size], dim=1
+        )
+        summary_term = F.linear(mean, w_summary, linear.bias)
+        w_local = w_local.T.expand(local.shape[0], -1, -1)
+        return activation(torch.baddbmm(summary_term, local, w_local))
 
     @staticmethod
     def _causal_stream_sums(stats, context):

@@ -16,6 +16,7 @@ Authors
 from torch import nn
 
 from speechbrain_ee.distill.hubert import load_weights
+from speechbrain_ee.lobes.contract import stack_depth
 from speechbrain_ee.routing.masks import pack_masks, route, routed_layers
 
 
@@ -66,6 +67,8 @@ class RoutedEncoder(nn.Module):
     ['encoder.model.encoder.layers.0.feed_forward.intermediate_dense.scores', 'encoder.model.encoder.layers.0.feed_forward.output_dense.scores']
     >>> enc(torch.randn(1, 8000)).shape
     torch.Size([1, 24, 32])
+    >>> enc.num_layers, ssl.num_layers
+    (1, 1)
     """
 
     def __init__(self, encoder, sparsity, mode="finetune",
@@ -84,6 +87,11 @@ class RoutedEncoder(nn.Module):
             for layer in routed_layers(encoder).values():
                 layer.scores.requires_grad_(False)
                 layer.weight.requires_grad_(True)
+
+    @property
+    def num_layers(self):
+        """Layers of the routed encoder (the model contract's depth)."""
+        return stack_depth(self.encoder)
 
     def forward(self, inputs, wav_lens=None):
         """The routed encoder's output."""

@@ -1,6 +1,6 @@
 """Helpers of the export tests: a run's first test utterances, its own
 model's output on them, and the export round trip (same log-probabilities,
-same transcripts)."""
+same transcripts, through our class and through stock SpeechBrain's)."""
 
 import re
 
@@ -41,18 +41,38 @@ def recipe_log_probs(run, wavs, wav_lens):
     return log_probs, [" ".join(w) for w in words]
 
 
+def check_stock(export, wavs, wav_lens, expected, texts, savedir):
+    """Stock SpeechBrain's ``EncoderASR`` loads ``export`` unchanged and
+    gives ``expected`` log-probabilities and ``texts``."""
+    from speechbrain.inference.ASR import EncoderASR
+
+    stock = EncoderASR.from_hparams(source=str(export), savedir=str(savedir))
+    with torch.no_grad():
+        got = stock.encode_batch(wavs, wav_lens)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, atol=1e-6, rtol=0), \
+        float((got - expected).abs().max())
+    words, _ = stock.transcribe_batch(wavs, wav_lens)
+    assert list(words) == texts
+
+
 def check_round_trip(run, export, savedir):
     """The export of ``run`` gives the recipe's log-probabilities and
-    transcripts on the run's first test utterances."""
+    transcripts on the run's first test utterances, through
+    ``EfficientEncoderASR`` and through stock ``EncoderASR``; both models
+    have the same depth."""
     wavs, wav_lens = first_test_audio(run)
     expected, texts = recipe_log_probs(run, wavs, wav_lens)
     asr = load_model(str(export), savedir=str(savedir))
     with torch.no_grad():
         got = asr.encode_batch(wavs, wav_lens).output
-    assert torch.allclose(got, expected, atol=1e-5)
+    assert torch.allclose(got, expected, atol=1e-6, rtol=0)
     results = asr.transcribe_batch(wavs, wav_lens)
     assert [r.text for r in results] == texts
     assert all(r.num_layers == asr.num_layers for r in results)
+    hparams, _ = load_experiment(str(run))
+    assert asr.num_layers == hparams["ctc_model"].num_layers
+    check_stock(export, wavs, wav_lens, expected, texts, savedir / "stock")
 
 
 def check_portable_export(run, target, savedir, machine_paths):
@@ -64,3 +84,38 @@ def check_portable_export(run, target, savedir, machine_paths):
     for path in machine_paths:
         assert str(path) not in text, path
     check_round_trip(run, target, savedir)
+
+
+def joint_recipe_outputs(run, wavs, wav_lens):
+    """A joint CTC+attention run's model as its recipe tests it (the kept
+    checkpoints averaged): the acoustic encoder's output and the test beam
+    search's texts."""
+    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.utils.checkpoints import average_checkpoints
+
+    from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
+
+    hparams = load_hyperpyyaml((run / "hyperparams.yaml").read_text())
+    checkpointer = hparams["checkpointer"]
+    checkpointer.recover_if_possible(max_key="ACC")
+    hparams["model"].load_state_dict(average_checkpoints(
+        checkpointer.find_checkpoints(max_key="ACC"), "model"))
+    tokenizer = tokenizer_from_hparams(hparams)
+    with torch.no_grad():
+        feats = hparams["normalize"].eval()(hparams["compute_features"](wavs), wav_lens)
+        enc = hparams["encoder_decoder"].eval().encode(feats, wav_lens)
+        hyps, _, _, _ = hparams["test_search"](enc, wav_lens)
+    return enc, [tokenizer.decode_ids(h) for h in hyps]
+
+
+def check_stock_joint(export, wavs, wav_lens, encoded, texts, savedir):
+    """Stock SpeechBrain's ``EncoderDecoderASR`` loads ``export`` unchanged
+    and gives the ``encoded`` encoder output and the ``texts``."""
+    from speechbrain.inference.ASR import EncoderDecoderASR
+
+    stock = EncoderDecoderASR.from_hparams(source=str(export), savedir=str(savedir))
+    with torch.no_grad():
+        got = stock.encode_batch(wavs, wav_lens)
+    assert torch.allclose(got, encoded, atol=1e-6, rtol=0)
+    words, _ = stock.transcribe_batch(wavs, wav_lens)
+    assert list(words) == texts

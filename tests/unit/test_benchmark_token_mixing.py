@@ -1,6 +1,6 @@
 """Fast tests of ``benchmarks/token_mixing.py`` on tiny settings: tables,
 ratios, exponents, CSV and PNG, the memory-measuring subprocess, skipping,
-parameter matching and the fused-attention baseline."""
+parameter matching, the fused-attention baseline and the no-mixing floor."""
 
 import csv
 import dataclasses
@@ -49,8 +49,10 @@ def test_in_process_run_writes_tables_csv_and_png(
         assert case.frames == 25 * case.seconds
         assert case.step_mem_bytes is None  # in-process: memory n/a
 
-    # SummaryMixing vs every baseline, for every length
-    assert len(results["ratios"]) == 2 * 2
+    # SummaryMixing vs every baseline (the floor included), for every length
+    summary_mixing = [e for e in encoders if e not in token_mixing.BASELINES]
+    assert len(summary_mixing) == 3
+    assert len(results["ratios"]) == len(summary_mixing) * 2
     for row in results["ratios"]:
         for base in token_mixing.BASELINES:
             for what in ("infer", "train"):
@@ -64,7 +66,7 @@ def test_in_process_run_writes_tables_csv_and_png(
     printed = capsys.readouterr().out
     for text in ("torch=", "memory: n/a", "Absolute times", "Ratios",
                  "Growth exponent", "parameters", "infer/relpos",
-                 "train/sdpa"):
+                 "train/sdpa", "infer/no_mixing", "the floor"):
         assert text in printed, text
 
     with open(results["files"]["csv"]) as handle:
@@ -137,3 +139,30 @@ def test_sdpa_baseline_matches_speechbrain_attention(token_mixing):
 
 def test_doctests(token_mixing):
     assert doctest.testmod(token_mixing).failed == 0
+
+
+def test_no_mixing_is_the_conformer_without_its_mixer(token_mixing):
+    """A SummaryMixing Conformer whose mixer outputs zeros (zero combiner)
+    equals the no-mixing encoder with the same other weights; it has fewer
+    parameters than every other encoder."""
+    cfg = token_mixing.match_parameters(token_mixing.ModelConfig(
+        layers=2, d_model=32, d_ffn=64, nhead=4, kernel_size=3
+    ))
+    torch.manual_seed(0)
+    full = token_mixing.build_bench_encoder(
+        "summarymixing_conformer_authors", cfg
+    ).eval()
+    floor = token_mixing.build_bench_encoder("no_mixing", cfg).eval()
+    for layer in full.encoder.layers:
+        torch.nn.init.zeros_(layer.summary_mixing.combiner[0].weight)
+        torch.nn.init.zeros_(layer.summary_mixing.combiner[0].bias)
+    floor.load_state_dict(full.state_dict(), strict=False)
+    src = torch.randn(2, 30, 32)
+    mask = torch.arange(30)[None] >= torch.tensor([30, 17])[:, None]
+    with torch.no_grad():
+        torch.testing.assert_close(floor(src, mask), full(src, mask))
+    counts = {n: token_mixing.count_parameters(n, cfg)
+              for n in token_mixing.ENCODERS}
+    assert min(counts, key=counts.get) == "no_mixing"
+    assert counts["summarymixing_conformer_authors"] < counts[
+        "summarymixing_conformer"]

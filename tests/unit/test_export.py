@@ -76,7 +76,7 @@ def test_model_yaml_keeps_keys_shared_through_anchors():
 def test_inference_yaml_loads_with_shared_modules(tmp_path):
     text = inference_yaml(load_rt(RUN_YAML))
     hparams = load_hyperpyyaml(text)
-    assert hparams["modules"]["encoder"] is hparams["ctc_model"]
+    assert hparams["modules"]["ctc_model"] is hparams["ctc_model"]
     assert hparams["ctc_model"].encoder is hparams["encoder"]
     assert hparams["model"][0] is hparams["encoder"]
     loadables = hparams["pretrainer"].loadables
@@ -86,10 +86,21 @@ def test_inference_yaml_loads_with_shared_modules(tmp_path):
 
 def test_check_model_names_the_file():
     check_model({"ctc_model": 1}, "x.yaml")
-    with pytest.raises(ValueError, match="x.yaml.*joint"):
-        check_model({"encoder_decoder": 1, "encoder": 1}, "x.yaml")
-    with pytest.raises(ValueError, match="x.yaml: no `ctc_model`"):
+    check_model({"encoder_decoder": 1, "encoder": 1}, "x.yaml")  # joint: exported too
+    with pytest.raises(ValueError, match="x.yaml: no `ctc_model` or `encoder_decoder`"):
         check_model({"early_exit": 1}, "x.yaml")
+
+
+def test_inference_yaml_has_the_stock_layout():
+    """Module ``encoder`` is the chain stock EncoderASR calls (features,
+    normalisation, the model's log-probabilities); ``ctc_model`` the model
+    of the contract EfficientEncoderASR runs."""
+    hparams = load_hyperpyyaml(inference_yaml(load_rt(RUN_YAML)))
+    chain = hparams["modules"]["encoder"]
+    assert list(chain.keys()) == ["compute_features", "normalize", "ctc_model"]
+    assert chain["normalize"] is hparams["normalize"]
+    assert chain["ctc_model"].model is hparams["ctc_model"]
+    assert hparams["modules"]["ctc_model"] is hparams["ctc_model"]
 
 
 def test_dynamic_table_shows_what_the_run_measured():

@@ -348,8 +348,7 @@ def test_segment_cap_follows_the_encoders_cost_or_the_export():
                                                                             n_neurons=5))
 
     def cap(encoder, **hparams):
-        asr = SimpleNamespace(hparams=SimpleNamespace(**hparams),
-                              mods=SimpleNamespace(encoder=encoder))
+        asr = SimpleNamespace(hparams=SimpleNamespace(**hparams), model=encoder)
         return EfficientEncoderASR.max_segment_seconds.fget(asr)
 
     mhsa = model(ConformerEncoder(num_layers=1, d_model=16, d_ffn=32, nhead=2))

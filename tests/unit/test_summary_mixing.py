@@ -68,15 +68,13 @@ def grouped_mlp_reference(mlp, x):
     return x
 
 
-def split_fused_reference(fused, nhead):
-    """Per head: first half of its features is local, second is summary."""
-    width = fused.shape[-1] // nhead
-    half = width // 2
-    local = [fused[:, g * width : g * width + half] for g in range(nhead)]
-    summary = [
-        fused[:, g * width + half : (g + 1) * width] for g in range(nhead)
-    ]
-    return torch.cat(local, -1), torch.cat(summary, -1)
+def fused_reference(mixer, x):
+    """The authors' fast mode: one dense linear + activation, then the first
+    half of the features is local and the second half summary."""
+    linear, activation = mixer.fused_proj
+    fused = activation(x @ linear.weight.T + linear.bias)
+    half = fused.shape[-1] // 2
+    return fused[:, :half], fused[:, half:]
 
 
 def visible_frames(t, length, causal=False, config=None):
@@ -94,8 +92,7 @@ def visible_frames(t, length, causal=False, config=None):
 def reference_mixing(mixer, x, causal=False, config=None):
     """SummaryMixing of one unpadded utterance x [T, D], frame by frame."""
     if mixer.mode == "SummaryMixing-fast":
-        fused = grouped_mlp_reference(mixer.fused_proj, x)
-        local, summary = split_fused_reference(fused, mixer.nhead)
+        local, summary = fused_reference(mixer, x)
     else:
         summary = grouped_mlp_reference(mixer.summary_proj, x)
         local = None

@@ -52,6 +52,7 @@ from speechbrain_ee.decoding.lexicon import csv_transcripts
 from speechbrain_ee.distill.hubert import load_weights
 from speechbrain_ee.errors import RECIPE_ERRORS, run_command
 from speechbrain_ee.lobes.contract import inference_options
+from speechbrain_ee.lobes.streaming import chunk_label, front_end_properties
 from speechbrain_ee.training import (
     BudgetedBrain,
     load_pretrained,
@@ -75,6 +76,12 @@ class ASR(BudgetedBrain):
     every head's WER; the test stage also scores the YAML's
     ``exit_strategy`` (if any), the oracle and the overthinking statistic,
     and times the YAML's inference setting against the full model.
+
+    Streaming YAMLs train with dynamic chunks (SpeechBrain's
+    ``DynChunkTrainConfigRandomSampler``, ``dynchunktrain_config_sampler``)
+    and score dev and test at full context and at each of their
+    ``streaming_eval_configs`` (the chunk-masked pass that streaming
+    inference reproduces): ``WER_chunk<ms>ms_left<chunks>``.
     """
 
     lexicon_searcher = None  # main() sets the YAML's `lexicon_searcher`
@@ -123,8 +130,46 @@ class ASR(BudgetedBrain):
         if stage == sb.Stage.TEST and self.timing_setting and (
                 len(self.speed_inputs) < self.hparams.speed_test_batches):
             self.speed_inputs.append((feats, wav_lens))
-        out = self.modules.ctc_model(feats, wav_lens, **self.model_options(stage))
-        return out, wav_lens
+        options = self.model_options(stage)
+        config = self.chunk_config(stage)
+        if config is not None:
+            options["dynchunktrain_config"] = config
+        out = self.modules.ctc_model(feats, wav_lens, **options)
+        chunked = {}
+        if stage != sb.Stage.TRAIN:
+            options.pop("dynchunktrain_config", None)
+            for label, config in self.streaming_evals.items():
+                chunked[label] = self.modules.ctc_model(
+                    feats, wav_lens, dynchunktrain_config=config, **options).output
+        return out, wav_lens, chunked
+
+    def chunk_config(self, stage):
+        """The stage's dynamic chunk configuration: the YAML's
+        ``dynchunktrain_config_sampler`` (a random chunk size and left
+        context in training; its valid and test configs, full context by
+        default, in evaluation); None without one or with ``streaming:
+        False``."""
+        sampler = getattr(self.hparams, "dynchunktrain_config_sampler", None)
+        if sampler is None or not getattr(self.hparams, "streaming", True):
+            return None
+        return sampler(stage)
+
+    @property
+    def streaming_evals(self):
+        """Label -> ``DynChunkTrainConfig`` of the YAML's
+        ``streaming_eval_configs`` (dev and test WER of each), e.g.
+        ``chunk640ms_left4``."""
+        if not hasattr(self, "_streaming_evals"):
+            configs = getattr(self.hparams, "streaming_eval_configs", None) or []
+            if not configs:
+                self._streaming_evals = {}
+                return self._streaming_evals
+            stride = front_end_properties(
+                self.hparams.compute_features,
+                getattr(self.model.encoder, "front_end", None)).stride
+            seconds = stride / self.hparams.sample_rate
+            self._streaming_evals = {chunk_label(c, seconds): c for c in configs}
+        return self._streaming_evals
 
     @property
     def model(self):
@@ -162,7 +207,7 @@ class ASR(BudgetedBrain):
         """Weighted CTC losses of the heads plus the auxiliary loss; on dev
         and test, greedy (and on test, beam and lexicon) WER of the model's
         output, and every head's greedy WER."""
-        out, wav_lens = predictions
+        out, wav_lens, chunked = predictions
         ids = batch.id
         tokens, tokens_lens = batch.tokens
         if self.augmenting(stage):
@@ -187,6 +232,9 @@ class ASR(BudgetedBrain):
             p_ctc, wav_lens)
         self.wer_metric.append(ids, words, target_words)
         self.cer_metric.append(ids, words, target_words)
+        for label, p_chunked in chunked.items():
+            self.chunk_wer_metrics[label].append(
+                ids, self.greedy_words(p_chunked, wav_lens), target_words)
         if len(out.heads) > 1:
             for metric, hyps in zip(self.head_wer_metrics, head_words):
                 metric.append(ids, hyps, target_words)
@@ -246,6 +294,8 @@ class ASR(BudgetedBrain):
         if stage != sb.Stage.TRAIN:
             self.wer_metric = self.hparams.error_rate_computer()
             self.cer_metric = self.hparams.cer_computer()
+            self.chunk_wer_metrics = {label: self.hparams.error_rate_computer()
+                                      for label in self.streaming_evals}
         if stage == sb.Stage.TEST:
             self.beam_wer_metric = self.hparams.error_rate_computer()
             self.beam_cer_metric = self.hparams.cer_computer()
@@ -269,6 +319,8 @@ class ASR(BudgetedBrain):
             return
         stage_stats["WER"] = self.wer_metric.summarize("error_rate")
         stage_stats["CER"] = self.cer_metric.summarize("error_rate")
+        for label, metric in self.chunk_wer_metrics.items():
+            stage_stats[f"WER_{label}"] = metric.summarize("error_rate")
         if len(self.head_layers) > 1:
             for layer, metric in zip(self.head_layers, self.head_wer_metrics):
                 stage_stats[f"WER_L{layer}"] = metric.summarize("error_rate")
