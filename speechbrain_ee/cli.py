@@ -29,6 +29,12 @@ COMMANDS = {
         "sweep the exit strategies of a trained early-exit model: WER "
         "against compute, the oracle bound, measured speed-ups",
     ),
+    "overthinking": (
+        "speechbrain_ee.analysis.overthinking",
+        "the overthinking report of a trained early-exit model: WER per "
+        "exit in-domain and out of distribution, the share of utterances an "
+        "earlier exit transcribes strictly better, the oracle's gain, a plot",
+    ),
     "export": (
         "speechbrain_ee.inference.export",
         "export a trained CTC or joint CTC+attention run as a SpeechBrain "

@@ -46,6 +46,15 @@ def load_experiment(folder, overrides="", model_key="ctc_model"):
     """
     from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
 
+    hparams = _run_hparams(folder, overrides, model_key)
+    hparams["checkpointer"].recover_if_possible(min_key="WER")
+    tokenizer = tokenizer_from_hparams(hparams)
+    return hparams, tokenizer
+
+
+def _run_hparams(folder, overrides, model_key):
+    """A run's hyperparameters, checked to have ``model_key`` and a
+    checkpoint (not loaded yet)."""
     path = os.path.join(folder, "hyperparams.yaml")
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -57,13 +66,54 @@ def load_experiment(folder, overrides="", model_key="ctc_model"):
         raise ValueError(
             f"{path} has no `{model_key}`: not a run of a CTC YAML of this "
             "version of recipes/LibriSpeech/ASR/CTC (train it again).")
-    checkpointer = hparams["checkpointer"]
-    if checkpointer.find_checkpoint(min_key="WER") is None:
+    if hparams["checkpointer"].find_checkpoint(min_key="WER") is None:
         raise FileNotFoundError(
             f"no checkpoint in {hparams['save_folder']}: train first.")
-    checkpointer.recover_if_possible(min_key="WER")
-    tokenizer = tokenizer_from_hparams(hparams)
-    return hparams, tokenizer
+    return hparams
+
+
+def trained_modules(folder, overrides=""):
+    """The modules of a finished run of the CTC recipe, with its best
+    checkpoint's weights (lowest dev WER): for a YAML that builds on
+    another run, e.g. exit heads on a frozen fine-tuned model
+    (``hparams/ssl_early_exit_ctc.yaml``: ``!ref <finetuned.encoder>``).
+
+    Only the run's modules (its model and feature normalisation) are
+    loaded from the checkpoint, not its counters, schedules or random
+    states.
+
+    Arguments
+    ---------
+    folder : str
+        The run's output folder (``hyperparams.yaml`` and ``save/``).
+    overrides : str
+        YAML overrides of its ``hyperparams.yaml`` (`replace_keys`), e.g.
+        ``"{cnn_cache: True}"``.
+
+    Returns
+    -------
+    types.SimpleNamespace
+        The run's hyperparameters as attributes (``encoder``, ``ctc_lin``,
+        ``compute_features``, ``normalize``, ``d_model`` ...).
+
+    Example
+    -------
+    >>> trained_modules("/no/such/run")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: /no/such/run/hyperparams.yaml not found: ...
+    """
+    from types import SimpleNamespace
+
+    from speechbrain.utils.checkpoints import Checkpointer
+
+    hparams = _run_hparams(folder, overrides, "ctc_model")
+    checkpointer = hparams["checkpointer"]
+    modules = {name: obj for name, obj in checkpointer.recoverables.items()
+               if isinstance(obj, torch.nn.Module)}
+    Checkpointer(checkpointer.checkpoints_dir, modules).recover_if_possible(
+        min_key="WER")
+    return SimpleNamespace(**hparams)
 
 
 def replace_keys(text, overrides, source="hyperparams.yaml"):

@@ -12,8 +12,11 @@ model, side by side in one run.
 This is the ``speechbrain-ee exit-tradeoff`` sub-command (and
 ``tools/exit_tradeoff.py``): it loads a trained experiment of the CTC recipe
 (a YAML whose model has early exits; a blank-skip stage, if it has one,
-skips at the YAML's threshold throughout), writes ``tradeoff_<set>.csv``, ``summary.json`` and
-``tradeoff.png`` and prints a table.
+skips at the YAML's threshold throughout), writes ``tradeoff_<set>.csv``, ``summary.json``,
+``tradeoff.png`` and ``overthinking.png`` (WER per exit, both test sets) and
+prints a table. ``speechbrain-ee overthinking``
+(`speechbrain_ee.analysis.overthinking`) gives the overthinking report
+alone, without the sweep and the timing.
 
 Authors
 -------
@@ -83,6 +86,30 @@ class ExitRecords:
         """Reference words in the test set."""
         return max(1, int(sum(self.ref_words)))
 
+    def add(self, ids, hypotheses, references):
+        """Adds utterances: their word errors at every exit.
+
+        Arguments
+        ---------
+        ids : list of str
+            The utterances.
+        hypotheses : list of list
+            Per exit (shallowest first), per utterance, the hypothesis words.
+        references : list of list
+            Per utterance, the reference words.
+
+        Example
+        -------
+        >>> records = ExitRecords([1, 2], 2)
+        >>> records.add(["u"], [[["A", "X"]], [["A", "B"]]], [["A", "B"]])
+        >>> records.error_matrix.tolist(), records.total_words
+        ([[1, 0]], 2)
+        """
+        for n, ref in enumerate(references):
+            self.ids.append(ids[n])
+            self.ref_words.append(len(ref))
+            self.errors.append([word_errors(h[n], ref) for h in hypotheses])
+
     def wer(self, chosen):
         """WER (%) when utterance ``n`` uses exit ``chosen[n]``."""
         errors = self.error_matrix
@@ -118,11 +145,7 @@ def collect_exits(model, batches, decode, options=None):
         exits = [lp.cpu() for lp in model(feats, wav_lens, **options).heads]
         lengths = frame_lengths(wav_lens.cpu(), exits[0].shape[1])
         records.batches.append(ExitBatch(feats, wav_lens, exits, lengths))
-        hyps = [decode(lp, wav_lens) for lp in exits]
-        for n, ref in enumerate(refs):
-            records.ids.append(ids[n])
-            records.ref_words.append(len(ref))
-            records.errors.append([word_errors(h[n], ref) for h in hyps])
+        records.add(ids, [decode(lp, wav_lens) for lp in exits], refs)
     return records
 
 
@@ -284,6 +307,149 @@ def oracle_summary(records):
     }
 
 
+def overthinking_summary(records):
+    """The overthinking report of one test set: every exit's WER, how
+    often an earlier exit is strictly better than the last (spec
+    ``early_exit.md``, "Overthinking") and what the oracle gains.
+
+    Arguments
+    ---------
+    records : ExitRecords
+        From `collect_exits`.
+
+    Returns
+    -------
+    dict
+        ``exit_layers``, ``num_layers``, ``utterances``, ``per_exit_WER``
+        (greedy, %), ``last_WER``, ``best_exit`` (the layer of the best
+        fixed exit) and ``best_exit_WER``, ``oracle_WER`` and
+        ``oracle_compute`` (share of the layers the oracle computes),
+        ``overthinking_share`` and ``overthinking_utterances`` (utterances
+        with an earlier exit strictly better, fewer word errors, than the
+        last), ``overthinking_WER_gain`` (WER points the oracle saves
+        against the last exit) and ``best_exit_share`` (per exit, the share
+        of utterances whose oracle exit it is).
+
+    Example
+    -------
+    >>> records = ExitRecords([1, 2], 2)
+    >>> records.add(["a", "b"], [[["A"], ["B"]], [["X"], ["B"]]], [["A"], ["B"]])
+    >>> s = overthinking_summary(records)
+    >>> s["per_exit_WER"], s["overthinking_share"], s["overthinking_WER_gain"]
+    ([0.0, 50.0], 0.5, 50.0)
+    """
+    errors = records.error_matrix
+    count = len(errors)
+    layers = np.asarray(records.exit_layers)
+    per_exit = [float(records.wer(np.full(count, e))) for e in range(errors.shape[1])]
+    oracle = oracle_exits(errors)
+    stats = overthinking(errors)
+    best = int(np.argmin(per_exit))
+    better = errors[:, :-1].min(axis=1) < errors[:, -1] if errors.shape[1] > 1 \
+        else np.zeros(count, dtype=bool)
+    return {
+        "exit_layers": [int(layer) for layer in layers],
+        "num_layers": records.num_layers,
+        "utterances": count,
+        "per_exit_WER": per_exit,
+        "last_WER": per_exit[-1],
+        "best_exit": int(layers[best]),
+        "best_exit_WER": per_exit[best],
+        "oracle_WER": float(records.wer(oracle)),
+        "oracle_compute": float(layers[oracle].mean()) / records.num_layers
+        if count else float("nan"),
+        "overthinking_share": stats["share"],
+        "overthinking_utterances": int(better.sum()),
+        "overthinking_WER_gain": 100.0 * stats["errors_saved"] / records.total_words,
+        "best_exit_share": [float((oracle == e).mean()) if count else float("nan")
+                            for e in range(errors.shape[1])],
+    }
+
+
+def format_overthinking(summaries):
+    """A readable table of `overthinking_summary` per test set.
+
+    Arguments
+    ---------
+    summaries : dict
+        Test set name -> `overthinking_summary`.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> records = ExitRecords([1, 2], 2)
+    >>> records.add(["a"], [[["A"]], [["X"]]], [["A"]])
+    >>> print(format_overthinking({"test": overthinking_summary(records)}))
+    == test: 1 utterances, exits at [1, 2] of 2 layers
+    WER per exit (greedy): L1 0.00, L2 100.00
+    last exit 100.00; best fixed exit L1 0.00; oracle 0.00 at 50.0% of the layers
+    overthinking: 1 of 1 utterances (100.0%) have an earlier exit strictly better than the last; the oracle gains 100.00 WER points
+    """
+    lines = []
+    for name, s in summaries.items():
+        lines.append(f"== {name}: {s['utterances']} utterances, exits at "
+                     f"{s['exit_layers']} of {s['num_layers']} layers")
+        lines.append("WER per exit (greedy): " + ", ".join(
+            f"L{layer} {wer:.2f}" for layer, wer in
+            zip(s["exit_layers"], s["per_exit_WER"])))
+        lines.append(
+            f"last exit {s['last_WER']:.2f}; best fixed exit L{s['best_exit']} "
+            f"{s['best_exit_WER']:.2f}; oracle {s['oracle_WER']:.2f} at "
+            f"{s['oracle_compute'] * 100:.1f}% of the layers")
+        lines.append(
+            f"overthinking: {s['overthinking_utterances']} of {s['utterances']} "
+            f"utterances ({s['overthinking_share'] * 100:.1f}%) have an earlier "
+            f"exit strictly better than the last; the oracle gains "
+            f"{s['overthinking_WER_gain']:.2f} WER points")
+    return "\n".join(lines)
+
+
+def plot_per_exit(summaries, path):
+    """Per-layer WER, one curve per test set (in-domain and out of
+    distribution side by side), each with its oracle as a dashed line.
+
+    Arguments
+    ---------
+    summaries : dict
+        Test set name -> `overthinking_summary`.
+    path : str
+        The image to write (PNG).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> records = ExitRecords([1, 2], 2)
+    >>> records.add(["a"], [[["A"]], [["X"]]], [["A"]])
+    >>> path = os.path.join(tempfile.mkdtemp(), "o.png")
+    >>> plot_per_exit({"test": overthinking_summary(records)}, path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, s in summaries.items():
+        line, = ax.plot(s["exit_layers"], s["per_exit_WER"], "o-",
+                        label=f"{name} (overthinking "
+                        f"{s['overthinking_share'] * 100:.0f}%)")
+        ax.axhline(s["oracle_WER"], color=line.get_color(), linestyle="--",
+                   linewidth=1, label=f"{name} oracle")
+    ax.set_xlabel("exit layer")
+    ax.set_ylabel("WER (%)")
+    ax.set_title("WER per exit")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def oracle_wer_at(curve, avg_layers):
     """The bound's WER at a given average depth (the curve is a step)."""
     reachable = [p["WER"] for p in curve if p["avg_layers"] <= avg_layers]
@@ -396,8 +562,9 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
     Returns
     -------
     dict
-        ``rows`` (the sweep), ``oracle``, ``full_WER``, ``best`` (per
-        strategy, with measured speed-ups), ``num_layers``.
+        ``rows`` (the sweep), ``oracle``, ``overthinking``
+        (`overthinking_summary`), ``full_WER``, ``best`` (per strategy,
+        with measured speed-ups), ``num_layers``.
     """
     options = options or {}
     records = collect_exits(model, batches, decode, options)
@@ -421,6 +588,7 @@ def analyse(model, batches, decode, grid, tolerance=0.5, repeats=3,
     return {
         "rows": rows,
         "oracle": oracle,
+        "overthinking": overthinking_summary(records),
         "full_WER": full_wer,
         "best": speed,
         "num_layers": records.num_layers,
@@ -528,4 +696,7 @@ def run(args):
         json.dump({n: _json_ready(r) for n, r in results.items()}, f,
                   indent=2)
     plot(results, os.path.join(out, "tradeoff.png"))
-    print(f"wrote {out}/tradeoff_*.csv, summary.json, tradeoff.png")
+    plot_per_exit({n: r["overthinking"] for n, r in results.items()},
+                  os.path.join(out, "overthinking.png"))
+    print(f"wrote {out}/tradeoff_*.csv, summary.json, tradeoff.png, "
+          "overthinking.png")

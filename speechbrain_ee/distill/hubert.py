@@ -11,6 +11,11 @@ hidden state is at hand and front ends can be swapped:
 - `encoder_hidden_states`: the positional convolution and the Transformer
   layers, returning ``[input of layer 1, output of layer 1, ...]`` as
   ``transformers`` does with ``output_hidden_states=True``;
+- `TransformerLayerLoop`: SpeechBrain's encoder layout (``start_state``,
+  ``layers``, ``norm``, ``from_state``) for the encoders around such a
+  Transformer (`SSLEncoder`, the students, routed models), so that the one
+  layer loop of ``speechbrain_ee.lobes`` (early exits, blank skip) runs
+  them;
 - `CodewordHead`: HuBERT's pretraining head (projection, cosine with the
   codeword embeddings, temperature).
 
@@ -19,11 +24,14 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from speechbrain_ee.distill.feature_cache import make_cnn_cache
+from speechbrain_ee.lobes.layer_loop import EncoderState, run_layers
 
 
 def hubert_config(**kwargs):
@@ -246,6 +254,118 @@ def mask_with_embedding(model, features, frame_mask, mask_prob, mask_length):
     return torch.where(masked.unsqueeze(-1), embed, features), masked
 
 
+def transformer_input(encoder, features, frame_mask):
+    """The input of the first Transformer layer of a HuBERT/wav2vec2
+    encoder, as ``transformers`` computes it: padded frames zeroed, the
+    positional convolution added, the layer norm for a post-LN model (a
+    pre-LN model, ``do_stable_layer_norm``, norms after its last layer
+    instead), dropout.
+
+    Arguments
+    ---------
+    encoder : transformers HubertEncoder (or StableLayerNorm variant)
+        ``model.encoder``.
+    features : torch.Tensor
+        ``[batch, frames, hidden]``, the front end's output.
+    frame_mask : torch.Tensor
+        ``[batch, frames]`` True on real frames.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[batch, frames, hidden]``.
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=1,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, num_conv_pos_embeddings=8,
+    ...                      num_conv_pos_embedding_groups=4).eval()
+    >>> x = transformer_input(model.encoder, torch.randn(2, 6, 32),
+    ...                       torch.tensor([[1] * 6, [1] * 3 + [0] * 3]).bool())
+    >>> x.shape
+    torch.Size([2, 6, 32])
+    """
+    x = features.masked_fill(~frame_mask.unsqueeze(-1), 0.0)
+    x = x + encoder.pos_conv_embed(x)
+    if not encoder.config.do_stable_layer_norm:
+        x = encoder.layer_norm(x)
+    return encoder.dropout(x)
+
+
+def padding_attention_mask(encoder, x, frame_mask):
+    """The attention mask ``transformers`` gives the encoder's layers for
+    a frame mask (None when it needs none).
+
+    Arguments
+    ---------
+    encoder : transformers HubertEncoder (or a variant)
+        ``model.encoder`` (its config picks the attention implementation).
+    x : torch.Tensor
+        ``[batch, frames, hidden]`` (its shape, dtype and device).
+    frame_mask : torch.Tensor
+        ``[batch, frames]`` True on real frames.
+
+    Returns
+    -------
+    torch.Tensor or None
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=1,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16)
+    >>> x = torch.zeros(2, 4, 32)
+    >>> padding_attention_mask(model.encoder, x, torch.ones(2, 4).bool()) is None
+    True
+    """
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(
+        config=encoder.config, inputs_embeds=x,
+        attention_mask=frame_mask.long())
+
+
+def transformer_layer(encoder, index, x, attention_mask):
+    """Layer ``index`` of a HuBERT/wav2vec2 encoder on ``x``; in training,
+    with the config's ``layerdrop``, a dropped layer returns its input
+    (LayerDrop as wav2vec2 and HuBERT fine-tuning use it: the whole batch
+    skips it).
+
+    Arguments
+    ---------
+    encoder : transformers HubertEncoder (or a variant)
+        ``model.encoder``.
+    index : int
+        0-based layer.
+    x : torch.Tensor
+        ``[batch, frames, hidden]``, the layer's input.
+    attention_mask : torch.Tensor or None
+        From `padding_attention_mask`.
+
+    Returns
+    -------
+    torch.Tensor
+        The layer's output.
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=1,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, layerdrop=1.0)
+    >>> x = torch.randn(1, 4, 32)
+    >>> torch.equal(transformer_layer(model.encoder.train(), 0, x, None), x)  # dropped
+    True
+    >>> torch.equal(transformer_layer(model.encoder.eval(), 0, x, None), x)
+    False
+    """
+    layerdrop = encoder.config.layerdrop if encoder.training else 0.0
+    if layerdrop and float(torch.rand(())) < layerdrop:
+        return x
+    out = encoder.layers[index](x, attention_mask=attention_mask)
+    return out[0] if isinstance(out, tuple) else out
+
+
 def encoder_hidden_states(encoder, features, frame_mask, stop=None):
     """Runs a HuBERT/wav2vec2 Transformer encoder layer by layer.
 
@@ -264,33 +384,185 @@ def encoder_hidden_states(encoder, features, frame_mask, stop=None):
     -------
     list of torch.Tensor
         ``[input of layer 1, output of layer 1, ..., output of the last]``;
-        the last one layer-normed for pre-LN (stable layer norm) models, as
-        ``transformers`` returns them. In training, with the config's
-        ``layerdrop``, a dropped layer's output is its input (LayerDrop, as
-        wav2vec2 and HuBERT fine-tuning use it: the whole batch skips it).
+        the last one layer-normed for pre-LN (stable layer norm) models (the
+        encoder's ``last_hidden_state``: what distillation regresses). In
+        training, with the config's ``layerdrop``, a dropped layer's output
+        is its input (`transformer_layer`).
     """
-    from transformers.masking_utils import create_bidirectional_mask
-
-    x = features.masked_fill(~frame_mask.unsqueeze(-1), 0.0)
-    mask = create_bidirectional_mask(
-        config=encoder.config, inputs_embeds=x,
-        attention_mask=frame_mask.long())
-    x = x + encoder.pos_conv_embed(x)
-    pre_ln = encoder.config.do_stable_layer_norm
-    if not pre_ln:
-        x = encoder.layer_norm(x)
-    x = encoder.dropout(x)
+    x = transformer_input(encoder, features, frame_mask)
+    mask = padding_attention_mask(encoder, x, frame_mask)
     states = [x]
-    layers = encoder.layers if stop is None else encoder.layers[:stop]
-    layerdrop = encoder.config.layerdrop if encoder.training else 0.0
-    for layer in layers:
-        if not (layerdrop and float(torch.rand(())) < layerdrop):
-            x = layer(x, attention_mask=mask)
-            x = x[0] if isinstance(x, tuple) else x
+    count = len(encoder.layers) if stop is None else min(stop, len(encoder.layers))
+    for index in range(count):
+        x = transformer_layer(encoder, index, x, mask)
         states.append(x)
-    if pre_ln and len(layers) == len(encoder.layers):
+    if encoder.config.do_stable_layer_norm and count == len(encoder.layers):
         states[-1] = encoder.layer_norm(states[-1])
     return states
+
+
+class TransformerLayers(Sequence):
+    """The layers of a HuBERT/wav2vec2 encoder with SpeechBrain's layer
+    signature, ``layer(x, src_mask, src_key_padding_mask, pos_embs,
+    dynchunktrain_config) -> (x, None)``: what the one layer loop
+    (`speechbrain_ee.lobes.layer_loop.run_layers`) runs. A view: the layers
+    stay registered where they are (checkpoints keep their keys).
+
+    Arguments
+    ---------
+    encoder : transformers HubertEncoder (or a variant)
+        ``model.encoder``.
+
+    Example
+    -------
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=2,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, num_conv_pos_embeddings=8,
+    ...                      num_conv_pos_embedding_groups=4).eval()
+    >>> layers = TransformerLayers(model.encoder)
+    >>> x, _ = layers[0](torch.randn(1, 5, 32),
+    ...                  src_key_padding_mask=torch.zeros(1, 5, dtype=torch.bool))
+    >>> len(layers), len(layers[1:]), x.shape
+    (2, 1, torch.Size([1, 5, 32]))
+    """
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+
+    def __len__(self):
+        return len(self.encoder.layers)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [_TransformerLayer(self.encoder, i)
+                    for i in range(len(self))[index]]
+        return _TransformerLayer(self.encoder, range(len(self))[index])
+
+
+class _TransformerLayer:
+    """Layer ``index`` of ``encoder`` with SpeechBrain's layer signature."""
+
+    def __init__(self, encoder, index):
+        self.encoder, self.index = encoder, index
+
+    def __call__(self, x, src_mask=None, src_key_padding_mask=None,
+                 pos_embs=None, dynchunktrain_config=None):
+        if src_mask is not None or dynchunktrain_config is not None:
+            raise ValueError(
+                "A HuBERT/wav2vec2 layer attends to the whole utterance: no "
+                "attention mask (src_mask) or dynamic chunks.")
+        if src_key_padding_mask is None:
+            frame_mask = torch.ones(x.shape[:2], dtype=torch.bool,
+                                    device=x.device)
+        else:
+            frame_mask = ~src_key_padding_mask
+        mask = padding_attention_mask(self.encoder, x, frame_mask)
+        return transformer_layer(self.encoder, self.index, x, mask), None
+
+
+class TransformerLayerLoop:
+    """SpeechBrain's encoder layout for an encoder around a HuBERT/wav2vec2
+    Transformer (the SSL encoder, a distilled student, hence a routed
+    model): ``start_state`` (front end, positional convolution; the batch
+    before the first layer), ``layers`` (`TransformerLayers`), ``norm``
+    (the final layer norm of a pre-LN model, identity for a post-LN one)
+    and ``from_state`` (the layers and the norm: the encoder's output). The
+    early-exit and blank-skip wrappers
+    (`speechbrain_ee.lobes.dynamic_ctc.DynamicCTCEncoder`) run them one
+    layer at a time, as they run SpeechBrain's encoders; the hidden state
+    after layer ``k`` is ``transformers``' ``hidden_states[k]``, and
+    ``norm`` of the last is its ``last_hidden_state``.
+
+    A subclass (a ``torch.nn.Module``) provides ``transformer`` (the
+    ``transformers`` encoder) and ``front_end_features(inputs, wav_lens)
+    -> (features, frame_mask)``.
+
+    Example
+    -------
+    >>> class Encoder(TransformerLayerLoop, nn.Module):
+    ...     def __init__(self, model):
+    ...         super().__init__()
+    ...         self.model = model
+    ...     transformer = property(lambda self: self.model.encoder)
+    ...     def front_end_features(self, wavs, wav_lens):
+    ...         return waveform_features(self.model, wavs, wav_lens)
+    >>> model = build_hubert(hidden_size=32, num_hidden_layers=2,
+    ...                      num_attention_heads=4, intermediate_size=64,
+    ...                      conv_dim=16, num_conv_pos_embeddings=8,
+    ...                      num_conv_pos_embedding_groups=4,
+    ...                      do_stable_layer_norm=True).eval()
+    >>> enc, wavs = Encoder(model), torch.randn(1, 8000)
+    >>> out = model(wavs, output_hidden_states=True)
+    >>> after_1 = run_layers(enc.layers, enc.start_state(wavs), 0, 1)
+    >>> torch.allclose(after_1.x, out.hidden_states[1], atol=1e-6)
+    True
+    >>> torch.allclose(enc.from_state(enc.start_state(wavs)),
+    ...                out.last_hidden_state, atol=1e-6)
+    True
+    """
+
+    @property
+    def layers(self):
+        """The Transformer layers, SpeechBrain's signature
+        (`TransformerLayers`)."""
+        return TransformerLayers(self.transformer)
+
+    @property
+    def norm(self):
+        """The normalisation after the last layer: the encoder's layer norm
+        (pre-LN models) or identity (post-LN models norm before the first
+        layer, in `start_state`)."""
+        if self.transformer.config.do_stable_layer_norm:
+            return self.transformer.layer_norm
+        return nn.Identity()
+
+    @property
+    def num_layers(self):
+        """Transformer layers (the model contract's depth)."""
+        return len(self.transformer.layers)
+
+    def start_state(self, inputs, wav_lens=None, dynchunktrain_config=None):
+        """The batch before the first Transformer layer.
+
+        Arguments
+        ---------
+        inputs : torch.Tensor
+            The front end's input (waveforms, or features for an Fbank
+            student).
+        wav_lens : torch.Tensor, optional
+            Relative lengths.
+        dynchunktrain_config : None
+            Refused: these encoders attend to the whole utterance.
+
+        Returns
+        -------
+        speechbrain_ee.lobes.layer_loop.EncoderState
+        """
+        if dynchunktrain_config is not None:
+            raise ValueError(
+                f"{type(self).__name__} cannot stream: its layers attend to "
+                "the whole utterance (no dynchunktrain_config).")
+        if wav_lens is None:
+            wav_lens = torch.ones(inputs.shape[0], device=inputs.device)
+        features, frame_mask = self.front_end_features(inputs, wav_lens)
+        x = transformer_input(self.transformer, features, frame_mask)
+        return EncoderState.start(x, src_key_padding_mask=~frame_mask)
+
+    def from_state(self, state):
+        """Every layer and the norm on the batch of `start_state`.
+
+        Arguments
+        ---------
+        state : speechbrain_ee.lobes.layer_loop.EncoderState
+            The batch before the first layer.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, frames, hidden]``, the encoder's output.
+        """
+        layers = self.layers
+        return self.norm(run_layers(layers, state, 0, len(layers)).x)
 
 
 class CodewordHead(nn.Module):
@@ -381,10 +653,12 @@ class Passthrough(nn.Module):
         return x
 
 
-class SSLEncoder(nn.Module):
+class SSLEncoder(TransformerLayerLoop, nn.Module):
     """A HuBERT/wav2vec2 model as a trainable encoder: ``(wavs, wav_lens)
     -> last hidden state``, the CTC recipe's ``encoder`` signature (CTC
-    fine-tuning of an SSL model).
+    fine-tuning of an SSL model). It has SpeechBrain's encoder layout
+    (`TransformerLayerLoop`), so early exits and blank skip wrap it as they
+    wrap a Conformer.
 
     Its attributes are `SSLTeacher`'s (``model``, ``codeword_head``), so a
     teacher checkpoint loads into it as it is. In training it masks the
@@ -431,6 +705,9 @@ class SSLEncoder(nn.Module):
     >>> enc = SSLEncoder(model, mask_time_prob=0.1, mask_feature_prob=0.1)
     >>> enc(torch.randn(2, 16000), torch.ones(2)).shape
     torch.Size([2, 49, 32])
+    >>> state = enc.eval().start_state(torch.randn(2, 16000), torch.ones(2))
+    >>> len(enc.layers), state.x.shape
+    (1, torch.Size([2, 49, 32]))
     """
 
     def __init__(self, model, codeword_head=None, freeze_cnn=True,
@@ -457,20 +734,22 @@ class SSLEncoder(nn.Module):
             load_weights(self, checkpoint)
 
     @property
-    def num_layers(self):
-        """Transformer layers (the model contract's depth)."""
-        return len(self.model.encoder.layers)
+    def transformer(self):
+        """The ``transformers`` encoder (`TransformerLayerLoop`)."""
+        return self.model.encoder
 
-    def forward(self, wavs, wav_lens=None):
-        """Last hidden state ``[batch, frames, hidden]``."""
-        if wav_lens is None:
-            wav_lens = torch.ones(wavs.shape[0], device=wavs.device)
+    def front_end_features(self, wavs, wav_lens):
+        """The waveform CNN and projection, masked in training as in
+        fine-tuning (`mask_features`): ``(features, frame_mask)``."""
         features, frame_mask = waveform_features(self.model, wavs, wav_lens,
                                                  self.cnn_cache)
         if self.training:
             features = self.mask_features(features, frame_mask)
-        return encoder_hidden_states(self.model.encoder, features,
-                                     frame_mask)[-1]
+        return features, frame_mask
+
+    def forward(self, wavs, wav_lens=None):
+        """Last hidden state ``[batch, frames, hidden]``."""
+        return self.from_state(self.start_state(wavs, wav_lens))
 
     def mask_features(self, features, frame_mask):
         """Feature-space masking of fine-tuning (time spans to the mask

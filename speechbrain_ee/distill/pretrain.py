@@ -6,7 +6,8 @@ targets of masked prediction. `HuBERTPretrainer` is a ``transformers``
 HuBERT model plus HuBERT's `CodewordHead`, with the attribute names of
 `SSLTeacher`, so a pretraining checkpoint loads into the teacher as it is.
 
-- `MFCCUnits`: 39-dim MFCC (13 + deltas) at the teacher's 20 ms hop;
+- `MFCCUnits`: 39-dim MFCC (13 + deltas) at a 20 ms hop, consecutive
+  frames stacked to the teacher's frame rate;
 - `LayerUnits`, `unit_features`: a layer of a previous iteration's model
   (HuBERT's later iterations) or MFCC;
 - `kmeans` / `assign_units`: the units (k-means++ start, Lloyd steps);
@@ -32,37 +33,52 @@ from speechbrain_ee.distill.hubert import (
 
 class MFCCUnits(nn.Module):
     """MFCC features for the k-means targets: 13 coefficients with deltas
-    and delta-deltas at a 20 ms hop (the teacher's frame rate),
-    mean/variance normalised per utterance.
+    and delta-deltas at a 20 ms hop, mean/variance normalised per
+    utterance; ``stack`` consecutive frames are concatenated, so that a
+    model with a coarser frame rate (the built-in one: 40 ms) has one
+    target per frame that still sees all its audio.
 
     Arguments
     ---------
     sample_rate : int
         Audio rate.
     hop_ms : float
-        Frame hop (the teacher's: 20 ms).
+        MFCC frame hop.
+    stack : int
+        MFCC frames per target frame (the model's frame rate over
+        ``hop_ms``).
 
     Example
     -------
     >>> MFCCUnits()(torch.randn(2, 16000)).shape
     torch.Size([2, 51, 39])
+    >>> MFCCUnits(stack=2)(torch.randn(2, 16000)).shape
+    torch.Size([2, 25, 78])
     """
 
-    def __init__(self, sample_rate=16000, hop_ms=20.0):
+    def __init__(self, sample_rate=16000, hop_ms=20.0, stack=1):
         super().__init__()
         from speechbrain.lobes.features import MFCC
 
+        if stack < 1:
+            raise ValueError(f"mfcc_stack={stack}: give 1 or more MFCC "
+                             "frames per target frame.")
+        self.stack = stack
         self.mfcc = MFCC(deltas=True, context=False, sample_rate=sample_rate,
                          n_mfcc=13, n_mels=40, hop_length=hop_ms)
 
     @torch.no_grad()
     def forward(self, wavs, wav_lens=None):
-        """``[batch, samples]`` -> ``[batch, frames, 39]`` (``wav_lens``,
-        taken for the interface of other unit features, is not needed)."""
+        """``[batch, samples]`` -> ``[batch, frames, 39 * stack]``
+        (``wav_lens``, taken for the interface of other unit features, is
+        not needed)."""
         feats = self.mfcc(wavs)
         mean = feats.mean(dim=1, keepdim=True)
         std = feats.std(dim=1, keepdim=True).clamp(min=1e-5)
-        return (feats - mean) / std
+        feats = (feats - mean) / std
+        frames = feats.shape[1] // self.stack
+        return feats[:, : frames * self.stack].reshape(
+            feats.shape[0], frames, -1)
 
 
 class LayerUnits(nn.Module):
@@ -107,7 +123,7 @@ class LayerUnits(nn.Module):
 
 
 def unit_features(sample_rate=16000, units_from=None, units_layer=None,
-                  config=None):
+                  config=None, mfcc_stack=1):
     """The features a pretraining run clusters into its targets: MFCC
     (HuBERT's first iteration) or, with ``units_from``, a layer of the
     model a previous iteration wrote (`LayerUnits`).
@@ -122,6 +138,9 @@ def unit_features(sample_rate=16000, units_from=None, units_layer=None,
         Its layer to cluster.
     config : transformers.HubertConfig, optional
         Its architecture.
+    mfcc_stack : int
+        MFCC frames (20 ms) per model frame, for the first iteration
+        (`MFCCUnits`).
 
     Returns
     -------
@@ -134,7 +153,7 @@ def unit_features(sample_rate=16000, units_from=None, units_layer=None,
     'MFCCUnits'
     """
     if units_from is None:
-        return MFCCUnits(sample_rate)
+        return MFCCUnits(sample_rate, stack=mfcc_stack)
     from speechbrain_ee.distill.hubert import build_hubert, load_weights
     from speechbrain_ee.distill.teacher import SSLTeacher
 

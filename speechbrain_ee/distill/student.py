@@ -5,8 +5,8 @@ prediction heads:
 
 - front end: `WaveformFrontEnd` (the teacher's kind of waveform CNN and
   projection, gradient scaled by 0.1) or `FbankFrontEnd` (normalised Fbank
-  at 10 ms, a stride-2 GLU convolution to the teacher's 20 ms, a linear
-  layer and dropout);
+  at 10 ms, a strided GLU convolution to the teacher's frame rate (40 ms
+  for the built-in teacher), a linear layer and dropout);
 - heads: `SharedPredictionHead` (DistilHuBERT, shallow & wide: the last
   student layer predicts several teacher layers through
   ``Linear -> GELU -> split``) or `LayerwisePredictionHeads` (deep & thin:
@@ -31,6 +31,7 @@ from torch import nn
 
 from speechbrain_ee.distill.feature_cache import make_cnn_cache
 from speechbrain_ee.distill.hubert import (
+    TransformerLayerLoop,
     build_hubert,
     encoder_hidden_states,
     relative_frame_mask,
@@ -85,8 +86,9 @@ class WaveformFrontEnd(nn.Module):
 
 
 class FbankFrontEnd(nn.Module):
-    """Normalised Fbank (10 ms) -> Conv1d (kernel 5, stride 2, GLU) ->
-    Linear(D, D) -> dropout: the teacher's 20 ms frame rate.
+    """Normalised Fbank (10 ms) -> Conv1d (kernel 5, GLU) -> Linear(D, D)
+    -> dropout, at the teacher's frame rate through the convolution's
+    stride (2: 20 ms, HuBERT's; 4: 40 ms, the built-in teacher's).
 
     Arguments
     ---------
@@ -98,6 +100,8 @@ class FbankFrontEnd(nn.Module):
         The convolution's kernel.
     dropout : float
         After the linear layer.
+    stride : int
+        Fbank frames per output frame.
 
     Example
     -------
@@ -105,18 +109,23 @@ class FbankFrontEnd(nn.Module):
     >>> x, mask = front(torch.randn(2, 101, 80), torch.tensor([1.0, 0.5]))
     >>> x.shape, mask.sum(dim=1).tolist()
     (torch.Size([2, 51, 32]), [51, 26])
+    >>> FbankFrontEnd(80, 32, stride=4)(torch.randn(2, 101, 80),
+    ...                                 torch.ones(2))[0].shape
+    torch.Size([2, 26, 32])
     """
 
-    def __init__(self, n_mels, hidden_size, kernel_size=5, dropout=0.1):
+    def __init__(self, n_mels, hidden_size, kernel_size=5, dropout=0.1,
+                 stride=2):
         super().__init__()
         self.conv = nn.Conv1d(n_mels, 2 * hidden_size, kernel_size,
-                              stride=2, padding=kernel_size // 2)
+                              stride=stride, padding=kernel_size // 2)
         self.glu = nn.GLU(dim=1)
         self.linear = nn.Linear(hidden_size, hidden_size)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, feats, wav_lens):
-        """``[batch, time, n_mels]`` -> (``[batch, time/2, D]``, mask)."""
+        """``[batch, time, n_mels]`` -> (``[batch, time / stride, D]``,
+        mask)."""
         x = self.glu(self.conv(feats.transpose(1, 2))).transpose(1, 2)
         x = self.dropout(self.linear(x))
         return x, relative_frame_mask(wav_lens, x.shape[1])
@@ -337,9 +346,11 @@ class DistillStudent(nn.Module):
                 source.encoder.layers[i].state_dict())
 
 
-class StudentEncoder(nn.Module):
+class StudentEncoder(TransformerLayerLoop, nn.Module):
     """A distilled student as an encoder: ``(inputs, wav_lens) -> last
-    hidden state``, the signature of the CTC recipe's ``encoder``.
+    hidden state``, the signature of the CTC recipe's ``encoder``; with
+    SpeechBrain's encoder layout (`TransformerLayerLoop`: ``start_state``,
+    ``layers``, ``norm``), so early exits wrap it as they wrap a Conformer.
 
     Arguments
     ---------
@@ -358,8 +369,8 @@ class StudentEncoder(nn.Module):
     ...                          SharedPredictionHead(32, 32, [1]))
     >>> StudentEncoder(student)(torch.randn(1, 50, 80)).shape
     torch.Size([1, 25, 32])
-    >>> StudentEncoder(student).num_layers
-    1
+    >>> StudentEncoder(student).num_layers, len(StudentEncoder(student).layers)
+    (1, 1)
     """
 
     def __init__(self, student):
@@ -367,15 +378,17 @@ class StudentEncoder(nn.Module):
         self.student = student
 
     @property
-    def num_layers(self):
-        """The student's Transformer layers (the model contract's depth)."""
-        return self.student.num_layers
+    def transformer(self):
+        """The student's ``transformers`` encoder (`TransformerLayerLoop`)."""
+        return self.student.encoder
+
+    def front_end_features(self, inputs, wav_lens):
+        """The student's front end: ``(features, frame_mask)``."""
+        return self.student.front_end(inputs, wav_lens)
 
     def forward(self, inputs, wav_lens=None):
-        """Last hidden state of the student."""
-        if wav_lens is None:
-            wav_lens = torch.ones(inputs.shape[0], device=inputs.device)
-        return self.student.encode(inputs, wav_lens)
+        """Last hidden state of the student (`DistillStudent.encode`)."""
+        return self.from_state(self.start_state(inputs, wav_lens))
 
     def inference_parameters(self):
         """Parameters an encoding uses: front end and encoder, not the

@@ -333,13 +333,15 @@ class EfficientEncoderASR(EncoderASR):
 
     def decode(self, log_probs, wav_lens):
         """CTC log-probabilities -> texts, with ``decoding_function``
-        (greedy, or a SpeechBrain CTC beam searcher)."""
+        (greedy, or a SpeechBrain CTC beam searcher); a word boundary
+        emitted first or last leaves no space around the text."""
         wav_lens = wav_lens.to(log_probs.device)
         if isinstance(self.hparams.decoding_function, functools.partial):
             sequences = self.decoding_function(log_probs, wav_lens)
-            return [self.tokenizer.decode_ids(s) for s in sequences]
-        hyps = self.decoding_function(log_probs, wav_lens)
-        return [h[0].text for h in hyps]
+            texts = [self.tokenizer.decode_ids(s) for s in sequences]
+        else:
+            texts = [h[0].text for h in self.decoding_function(log_probs, wav_lens)]
+        return [" ".join(text.split()) for text in texts]
 
     def load_audio(self, path, savedir=None):
         """Reads an audio file (any format soundfile reads) as a mono

@@ -123,6 +123,17 @@ class ASREncoder(torch.nn.Module):
         elif positional_encoding == "fixed_abs_sine":
             self.pos_enc = PositionalEncoding(d_model)
 
+    @property
+    def layers(self):
+        """The stack's layers (SpeechBrain's layout, for the layer loop:
+        `speechbrain_ee.lobes.layer_loop`)."""
+        return self.encoder.layers
+
+    @property
+    def norm(self):
+        """The stack's final normalisation."""
+        return self.encoder.norm
+
     def embed(self, feats):
         """Runs the front end and the input projection.
 

@@ -1,9 +1,12 @@
 """Dynamic CTC encoders: early exits, CTC blank skipping, or both, in one
 layer loop.
 
-`DynamicCTCEncoder` takes an `ASREncoder` (front end + any stack with
-SpeechBrain's ``layers``/``norm`` layout: SpeechBrain's Conformer with MHSA,
-our SummaryMixing Conformer or Branchformer) and adds:
+`DynamicCTCEncoder` takes an encoder with SpeechBrain's layout
+(``start_state``, ``layers``, ``norm``): an `ASREncoder` (front end + SpeechBrain's
+Conformer with MHSA, our SummaryMixing Conformer or Branchformer), or an
+encoder around a HuBERT/wav2vec2 Transformer (the SSL encoder, a distilled
+student, a routed model: `speechbrain_ee.distill.hubert.TransformerLayerLoop`),
+frozen or not, and adds:
 
 - **early exits**: a CTC head after each layer of ``exit_layers``; with an
   exit strategy (`speechbrain_ee.decoding.exit_strategies`) each utterance
@@ -48,9 +51,11 @@ class DynamicCTCEncoder(nn.Module):
 
     Arguments
     ---------
-    encoder : speechbrain_ee.lobes.asr_encoder.ASREncoder
-        Front end and encoder stack; the stack (``encoder.encoder``) must
-        have ``layers`` and ``norm`` as SpeechBrain's encoders do.
+    encoder : torch.nn.Module
+        Front end and encoder stack with SpeechBrain's layout
+        (``start_state``, ``layers``, ``norm``; `layered_stack`): an
+        ``ASREncoder``, the SSL encoder, a distilled student, a routed
+        model.
     d_model : int
         Width of the stack.
     output_neurons : int
@@ -85,6 +90,17 @@ class DynamicCTCEncoder(nn.Module):
     kd_weight : float
         lambda_kd: weight of the distillation term (last head -> skip
         stage's head, `distillation_loss`), the model's ``aux_loss``.
+    final_head : torch.nn.Module, optional
+        The last exit's own output layer (``[..., d_model] -> [...,
+        vocab]`` logits), e.g. the CTC layer of the fine-tuned model whose
+        frozen encoder hosts the exits (the spec's setting 2): the last
+        exit is then ``final_head(norm(x))``, without adapter (the other
+        exits have theirs), the single-exit model itself. It needs an exit
+        at the last layer. None: the last exit has a head like the others.
+    head_init : torch.nn.Module, optional
+        A linear output layer (``torch.nn.Linear`` or SpeechBrain's
+        ``Linear``) whose weights every exit's CTC layer starts from (e.g.
+        the fine-tuned model's).
 
     Example
     -------
@@ -106,6 +122,27 @@ class DynamicCTCEncoder(nn.Module):
     ...             skip_threshold=0.0)  # every frame skips layers 3-4
     >>> out.exit_layer.tolist(), out.skipped_frames == out.real_frames
     ([3, 3, 3], True)
+
+    Exits on a frozen fine-tuned model (an SSL encoder here; the last exit
+    is the model's own CTC layer):
+
+    >>> from speechbrain_ee.distill.hubert import SSLEncoder, build_hubert
+    >>> from speechbrain_ee.lobes.early_exit import ExitAdapter
+    >>> from speechbrain_ee.nnet.frozen import freeze
+    >>> ssl = freeze(SSLEncoder(build_hubert(
+    ...     hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+    ...     intermediate_size=64, conv_dim=16, num_conv_pos_embeddings=8,
+    ...     num_conv_pos_embedding_groups=4)))
+    >>> ctc_lin = freeze(torch.nn.Linear(32, 10))
+    >>> model = DynamicCTCEncoder(ssl, 32, 10, adapter=ExitAdapter,
+    ...                           final_head=ctc_lin, head_init=ctc_lin,
+    ...                           exit_loss_scheme="final_weighted")
+    >>> out = model(torch.randn(2, 8000), torch.tensor([1.0, 0.5]))
+    >>> out.head_layers, [round(w, 2) for w in out.loss_weights], len(model.adapters)
+    ([1, 2, 3], [0.45, 0.45, 0.1], 2)
+    >>> sorted({n.split(".")[0] for n, p in model.named_parameters()
+    ...         if p.requires_grad})
+    ['adapters', 'ctc_heads', 'exit_norms']
     """
 
     def __init__(
@@ -125,6 +162,8 @@ class DynamicCTCEncoder(nn.Module):
         skip_rule=None,
         intermediate_ctc_weight: float = 0.3,
         kd_weight: float = 1.0,
+        final_head=None,
+        head_init=None,
     ):
         super().__init__()
         stack = layered_stack(encoder, "early exits and blank skip")
@@ -163,13 +202,23 @@ class DynamicCTCEncoder(nn.Module):
             stack.norm if layer == num_layers else nn.LayerNorm(d_model)
             for layer in exit_layers
         )
+        if final_head is not None and exit_layers[-1] != num_layers:
+            raise ValueError(
+                f"final_head with exit_layers={exit_layers}: the model's own "
+                f"output layer reads its last layer ({num_layers}); put the "
+                "last exit there.")
+        self.final_head = final_head
+        # the exits with a head of their own (not the last, with final_head)
+        headed = len(exit_layers) - (final_head is not None)
         self.adapters = None
         if adapter is not None:
-            self.adapters = nn.ModuleList(adapter(d_model) for _ in exit_layers)
-        n_heads = 1 if shared_head else len(exit_layers)
+            self.adapters = nn.ModuleList(adapter(d_model) for _ in range(headed))
+        n_heads = min(1, headed) if shared_head else headed
         self.ctc_heads = nn.ModuleList(
             nn.Linear(d_model, output_neurons) for _ in range(n_heads)
         )
+        if head_init is not None:
+            copy_linear(head_init, self.ctc_heads)
         self.skip_stage = None
         if skip_layer is not None:
             self.skip_stage = BlankSkipStage(
@@ -179,7 +228,7 @@ class DynamicCTCEncoder(nn.Module):
     @property
     def layers(self):
         """The encoder stack's layers."""
-        return self.encoder.encoder.layers
+        return self.encoder.layers
 
     @property
     def num_layers(self):
@@ -216,6 +265,9 @@ class DynamicCTCEncoder(nn.Module):
         torch.Tensor
             ``[batch, time, vocab]``.
         """
+        if self.final_head is not None and position == len(self.exit_layers) - 1:
+            return torch.log_softmax(
+                self.final_head(self.exit_norms[position](hidden)), dim=-1)
         if self.adapters is not None:
             hidden = self.adapters[position](hidden)
         hidden = self.exit_norms[position](hidden)
@@ -360,6 +412,42 @@ class DynamicCTCEncoder(nn.Module):
                        spike_width=spike_width)
         return (lambda feats, wav_lens: self(feats, wav_lens, **options),
                 lambda state: self.from_state(state, **options))
+
+
+def copy_linear(source, targets):
+    """Copies the weights of a linear output layer into others.
+
+    Arguments
+    ---------
+    source : torch.nn.Module
+        A ``torch.nn.Linear`` or a module holding exactly one (SpeechBrain's
+        ``Linear``).
+    targets : iterable of torch.nn.Linear
+        Of the same shape.
+
+    Example
+    -------
+    >>> from speechbrain.nnet.linear import Linear
+    >>> source, target = Linear(input_size=4, n_neurons=3), torch.nn.Linear(4, 3)
+    >>> copy_linear(source, [target])
+    >>> torch.equal(target.weight, source.w.weight)
+    True
+    """
+    linears = [m for m in source.modules() if isinstance(m, nn.Linear)]
+    if len(linears) != 1:
+        raise TypeError(
+            f"head_init: {type(source).__name__} holds {len(linears)} linear "
+            "layers; give the one output layer the exits' CTC layers start "
+            "from.")
+    with torch.no_grad():
+        for target in targets:
+            if target.weight.shape != linears[0].weight.shape:
+                raise ValueError(
+                    f"head_init: its weights are {list(linears[0].weight.shape)}, "
+                    f"the exits' CTC layers {list(target.weight.shape)} "
+                    "(output_neurons x d_model): the sizes must match.")
+            target.weight.copy_(linears[0].weight)
+            target.bias.copy_(linears[0].bias)
 
 
 class _Pass:

@@ -9,7 +9,7 @@ after each exit, asks an exit strategy
 leave the batch and their later layers are never computed.
 
 Each exit's head is: an optional adapter (the seed's SSL setting uses
-Linear(d, d) and a feed-forward block), a LayerNorm (the last exit uses the
+Linear(d, d) and a feed-forward block: `ExitAdapter`), a LayerNorm (the last exit uses the
 stack's own final ``norm``, so a model with one exit at the last layer is
 the plain encoder), and the CTC linear layer (shared by all exits or one
 per exit) with a log-softmax.
@@ -18,6 +18,9 @@ Authors
 -------
 * speechbrain-ee contributors 2026
 """
+
+import torch
+from torch import nn
 
 LOSS_SCHEMES = ("sum", "mean", "depth", "final_weighted")
 
@@ -74,3 +77,36 @@ def exit_loss_weights(scheme, exit_layers, intermediate_weight=0.9):
         f"exit loss scheme {scheme!r}: expected one of {LOSS_SCHEMES} or a "
         "list of weights."
     )
+
+
+class ExitAdapter(nn.Sequential):
+    """The seed's exit head on a frozen SSL encoder (spec ``early_exit.md``,
+    setting 2): ``Linear(d, d)``, then a feed-forward block ``d -> ffn_size
+    -> d`` with ReLU and dropout, no residual. `DynamicCTCEncoder`'s
+    ``adapter`` (one per exit, before the exit's norm and the shared CTC
+    layer).
+
+    Arguments
+    ---------
+    d_model : int
+        Width of the encoder.
+    ffn_size : int
+        Width of the feed-forward block (the seed: 512).
+    dropout : float
+        Dropout after the ReLU (the seed: 0.3).
+
+    Example
+    -------
+    >>> head = ExitAdapter(32)
+    >>> head(torch.rand(2, 7, 32)).shape, head[1].out_features
+    (torch.Size([2, 7, 32]), 512)
+    """
+
+    def __init__(self, d_model, ffn_size=512, dropout=0.3):
+        super().__init__(
+            nn.Linear(d_model, d_model),
+            nn.Linear(d_model, ffn_size),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(ffn_size, d_model),
+        )

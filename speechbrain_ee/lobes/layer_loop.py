@@ -8,12 +8,14 @@ that shrinks, and both must map the results back to the original batch.
 bookkeeping (which original row, which original frame), and `run_layers`
 is the loop, so the wrappers share it and compose.
 
-Any encoder with SpeechBrain's layout works: ``encoder.layers`` (a
-``ModuleList`` of layers with the signature ``layer(x, src_mask,
-src_key_padding_mask, pos_embs, dynchunktrain_config) -> (x, extra)``) and
-``encoder.norm`` (the final normalisation): SpeechBrain's
-``ConformerEncoder``, ``BranchformerEncoder``, ``TransformerEncoder`` and our
-SummaryMixing encoders.
+Any encoder with SpeechBrain's layout works: ``encoder.start_state`` (the
+batch before the first layer), ``encoder.layers`` (layers with the
+signature ``layer(x, src_mask, src_key_padding_mask, pos_embs,
+dynchunktrain_config) -> (x, extra)``) and ``encoder.norm`` (the final
+normalisation): an ``ASREncoder`` around SpeechBrain's ``ConformerEncoder``,
+``BranchformerEncoder``, ``TransformerEncoder`` or our SummaryMixing
+encoders, and the SSL encoder, distilled students and routed models (around
+a HuBERT/wav2vec2 Transformer, ``speechbrain_ee.distill.hubert``).
 
 Authors
 -------
@@ -256,12 +258,16 @@ def _center_pos_embs(pos_embs, length):
 
 
 def layered_stack(encoder, purpose):
-    """The encoder stack of an `ASREncoder`, checked to have the layout the
-    layer loop needs (``layers`` and ``norm``, as SpeechBrain's encoders).
+    """An encoder checked to have the layout the layer loop needs:
+    ``start_state`` (the batch before the first layer), ``layers`` (with
+    SpeechBrain's layer signature) and ``norm`` (after the last layer), as
+    `speechbrain_ee.lobes.asr_encoder.ASREncoder` around SpeechBrain's
+    encoders has them, and the encoders around a HuBERT/wav2vec2
+    Transformer (`speechbrain_ee.distill.hubert.TransformerLayerLoop`).
 
     Arguments
     ---------
-    encoder : speechbrain_ee.lobes.asr_encoder.ASREncoder
+    encoder : torch.nn.Module
         Front end and stack.
     purpose : str
         What needs the layout, for the error message (e.g. "early exits").
@@ -269,15 +275,28 @@ def layered_stack(encoder, purpose):
     Returns
     -------
     torch.nn.Module
-        ``encoder.encoder``.
+        ``encoder``.
+
+    Example
+    -------
+    >>> layered_stack(torch.nn.Linear(2, 2), "early exits")
+    Traceback (most recent call last):
+    ...
+    TypeError: Linear has no `start_state`/`layers`/`norm`: the encoder for early exits must be laid out as SpeechBrain's (an ASREncoder around one of SpeechBrain's encoders, or an encoder around a HuBERT/wav2vec2 Transformer).
     """
-    stack = encoder.encoder
-    if not hasattr(stack, "layers") or not hasattr(stack, "norm"):
+    missing = [name for name in ("start_state", "layers", "norm")
+               if not hasattr(encoder, name)]
+    if missing:
+        name = type(encoder).__name__
+        stack = getattr(encoder, "encoder", None)
+        if isinstance(stack, torch.nn.Module):  # e.g. an ASREncoder's stack
+            name = f"{name} around {type(stack).__name__}"
         raise TypeError(
-            f"{type(stack).__name__} has no `layers`/`norm`: the encoder "
-            f"stack for {purpose} must be laid out as SpeechBrain's."
-        )
-    return stack
+            f"{name} has no `start_state`/`layers`/`norm`: the encoder for "
+            f"{purpose} must be laid out as SpeechBrain's (an ASREncoder around "
+            "one of SpeechBrain's encoders, or an encoder around a "
+            "HuBERT/wav2vec2 Transformer).")
+    return encoder
 
 
 def run_layers(layers, state, start, stop):

@@ -67,8 +67,8 @@ class RoutedEncoder(nn.Module):
     ['encoder.model.encoder.layers.0.feed_forward.intermediate_dense.scores', 'encoder.model.encoder.layers.0.feed_forward.output_dense.scores']
     >>> enc(torch.randn(1, 8000)).shape
     torch.Size([1, 24, 32])
-    >>> enc.num_layers, ssl.num_layers
-    (1, 1)
+    >>> enc.num_layers, ssl.num_layers, len(enc.layers)
+    (1, 1, 1)
     """
 
     def __init__(self, encoder, sparsity, mode="finetune",
@@ -96,6 +96,51 @@ class RoutedEncoder(nn.Module):
     def forward(self, inputs, wav_lens=None):
         """The routed encoder's output."""
         return self.encoder(inputs, wav_lens)
+
+    # SpeechBrain's encoder layout, the routed encoder's own (routing
+    # changes its layers in place): early exits wrap a routed model as any
+    # other (`speechbrain_ee.distill.hubert.TransformerLayerLoop`).
+    @property
+    def layers(self):
+        """The routed encoder's layers (SpeechBrain's layer signature)."""
+        return self.encoder.layers
+
+    @property
+    def norm(self):
+        """The routed encoder's final normalisation."""
+        return self.encoder.norm
+
+    def start_state(self, inputs, wav_lens=None, dynchunktrain_config=None):
+        """The batch before the first layer (the routed encoder's
+        ``start_state``).
+
+        Arguments
+        ---------
+        inputs : torch.Tensor
+            The encoder's input.
+        wav_lens : torch.Tensor, optional
+            Relative lengths.
+        dynchunktrain_config : DynChunkTrainConfig, optional
+            Passed on.
+
+        Returns
+        -------
+        speechbrain_ee.lobes.layer_loop.EncoderState
+        """
+        return self.encoder.start_state(inputs, wav_lens, dynchunktrain_config)
+
+    def from_state(self, state):
+        """The routed encoder's output from `start_state`'s batch.
+
+        Arguments
+        ---------
+        state : speechbrain_ee.lobes.layer_loop.EncoderState
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return self.encoder.from_state(state)
 
     def masks(self):
         """The current masks, packed (1 bit per routed weight)."""

@@ -199,7 +199,7 @@ def test_rejects_a_stack_without_layers():
 
     asr = ASREncoder(Opaque(), input_size=FEATS, d_model=D,
                      positional_encoding="none")
-    with pytest.raises(TypeError, match="Opaque has no `layers`/`norm`"):
+    with pytest.raises(TypeError, match="ASREncoder around Opaque has no `start_state`/`layers`/`norm`"):
         early_exit(asr)
 
 

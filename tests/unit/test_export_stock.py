@@ -126,7 +126,10 @@ def test_stock_encoder_asr_matches_ours(name, teacher_ckpt, tmp_path):
     asr = load_model(str(export), savedir=str(tmp_path / "s"))
     with torch.no_grad():
         ours = asr.encode_batch(wavs, wav_lens).output
-    assert torch.equal(ours, expected)
+    # equal up to float rounding: on CPUs without AVX-512 the two code paths
+    # differ by up to 1e-6
+    assert torch.allclose(ours, expected, atol=1e-5, rtol=0), \
+        float((ours - expected).abs().max())
     assert [r.text for r in asr.transcribe_batch(wavs, wav_lens)] == texts
     assert asr.num_layers == depth
     check_stock(export, wavs, wav_lens, expected, texts, tmp_path / "stock")
@@ -209,7 +212,8 @@ def test_a_transformers_model_of_a_local_folder_travels_in_the_export(tmp_path):
     shutil.rmtree(source)
     asr = load_model(str(tmp_path / "export"), savedir=str(tmp_path / "s"))
     with torch.no_grad():
-        assert torch.equal(asr.encode_batch(wavs, wav_lens).output, expected)
+        assert torch.allclose(asr.encode_batch(wavs, wav_lens).output, expected,
+                              atol=1e-5, rtol=0)
     assert asr.num_layers == 2
     check_stock(tmp_path / "export", wavs, wav_lens, expected, texts, tmp_path / "stock")
 
@@ -234,4 +238,5 @@ def test_an_export_of_the_earlier_layout_still_loads(teacher_ckpt, tmp_path):
     assert asr.model is asr.mods.encoder and asr.num_layers == depth
     expected, texts = recipe_log_probs(run, wavs, wav_lens)
     with torch.no_grad():
-        assert torch.equal(asr.encode_batch(wavs, wav_lens).output, expected)
+        assert torch.allclose(asr.encode_batch(wavs, wav_lens).output, expected,
+                              atol=1e-5, rtol=0)

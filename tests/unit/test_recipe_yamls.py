@@ -39,17 +39,25 @@ def teacher_folder(tmp_path_factory=None, _cache={}):
 
 
 def finetuned_run(_cache={}):
-    """A run folder with a best checkpoint of ``ssl_ctc.yaml``'s
-    model (random weights): what the pruning YAML starts from."""
+    """A run folder of ``ssl_ctc.yaml`` (its ``hyperparams.yaml`` and a
+    best checkpoint of its model, random weights): what the pruning and
+    the SSL early-exit YAMLs start from."""
     if "folder" not in _cache:
         import tempfile
 
         from speechbrain.utils.checkpoints import Checkpointer
 
+        from speechbrain_ee.analysis.experiment import replace_keys
+
         folder = Path(tempfile.mkdtemp(prefix="finetuned_"))
-        model = load("CTC/ssl_ctc.yaml")["model"]
-        Checkpointer(folder / "save", {"model": model}).save_checkpoint(
-            meta={"WER": 50.0})
+        text = replace_keys(
+            (RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml").read_text(encoding="utf-8"),
+            {"output_folder": str(folder), "teacher_folder": str(teacher_folder())})
+        (folder / "hyperparams.yaml").write_text(text, encoding="utf-8")
+        hparams = load_hyperpyyaml(text)
+        Checkpointer(folder / "save", {"model": hparams["model"],
+                                       "normalizer": hparams["normalize"]}
+                     ).save_checkpoint(meta={"WER": 50.0})
         _cache["folder"] = folder
     return _cache["folder"]
 
