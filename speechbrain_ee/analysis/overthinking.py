@@ -21,15 +21,16 @@ import csv
 import json
 import os
 
-from speechbrain_ee.analysis.experiment import csv_batches, load_experiment, test_sets
+from speechbrain_ee.analysis.experiment import csv_batches, test_sets
 from speechbrain_ee.analysis.tradeoff import (
+    add_experiment_arguments,
     collect_exits,
     format_overthinking,
+    load_exit_model,
     overthinking_summary,
     plot_per_exit,
 )
 from speechbrain_ee.decoding.ctc import greedy_decoder
-from speechbrain_ee.lobes.contract import inference_options
 
 
 def write_errors(records, path):
@@ -64,35 +65,12 @@ def write_errors(records, path):
 
 def add_arguments(parser):
     """The ``overthinking`` sub-command's arguments."""
-    parser.add_argument(
-        "experiment",
-        help="output folder of a CTC-recipe run with early exits (e.g. of "
-        "hparams/ssl_early_exit_ctc.yaml)")
-    parser.add_argument(
-        "--test-csv", action="append", default=[], metavar="NAME=PATH",
-        help="a test CSV (ID, duration, wav, wrd); repeatable. Default: the "
-        "experiment's own test sets (in-domain and cv-test)")
-    parser.add_argument("--out", default=None,
-                        help="output folder (default: <experiment>/overthinking)")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument(
-        "--overrides", default="",
-        help="YAML overrides for the experiment's hyperparams.yaml, e.g. "
-        "'{data_folder: /data/LibriSpeech}'")
+    add_experiment_arguments(parser, "overthinking")
 
 
 def run(args):
     """Runs the ``overthinking`` sub-command."""
-    hparams, tokenizer = load_experiment(args.experiment, args.overrides)
-    model = hparams["ctc_model"].to(args.device).eval()
-    if len(model.head_layers) < 2:
-        raise ValueError(
-            f"{args.experiment}: its model has one CTC head (after layer "
-            f"{model.head_layers[0]}); train with a YAML that has early exits "
-            "(hparams/*early_exit*.yaml).")
-    options = inference_options(hparams)
-    options.pop("exit_strategy", None)
+    hparams, tokenizer, model, options = load_exit_model(args)
     decode = greedy_decoder(tokenizer, hparams["blank_index"])
     out = args.out or os.path.join(args.experiment, "overthinking")
     os.makedirs(out, exist_ok=True)

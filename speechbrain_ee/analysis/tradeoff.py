@@ -300,6 +300,7 @@ def oracle_summary(records):
             for d, e in curve
         ],
         "overthinking_share": stats["share"],
+        "overthinking_utterances": stats["utterances"],
         "overthinking_WER_gain": 100.0 * stats["errors_saved"]
         / records.total_words,
         "per_exit_WER": [records.wer(np.full(len(errors), e))
@@ -341,12 +342,10 @@ def overthinking_summary(records):
     errors = records.error_matrix
     count = len(errors)
     layers = np.asarray(records.exit_layers)
-    per_exit = [float(records.wer(np.full(count, e))) for e in range(errors.shape[1])]
-    oracle = oracle_exits(errors)
-    stats = overthinking(errors)
+    oracle = oracle_summary(records)
+    per_exit = [float(wer) for wer in oracle["per_exit_WER"]]
+    chosen = oracle_exits(errors)
     best = int(np.argmin(per_exit))
-    better = errors[:, :-1].min(axis=1) < errors[:, -1] if errors.shape[1] > 1 \
-        else np.zeros(count, dtype=bool)
     return {
         "exit_layers": [int(layer) for layer in layers],
         "num_layers": records.num_layers,
@@ -355,13 +354,12 @@ def overthinking_summary(records):
         "last_WER": per_exit[-1],
         "best_exit": int(layers[best]),
         "best_exit_WER": per_exit[best],
-        "oracle_WER": float(records.wer(oracle)),
-        "oracle_compute": float(layers[oracle].mean()) / records.num_layers
-        if count else float("nan"),
-        "overthinking_share": stats["share"],
-        "overthinking_utterances": int(better.sum()),
-        "overthinking_WER_gain": 100.0 * stats["errors_saved"] / records.total_words,
-        "best_exit_share": [float((oracle == e).mean()) if count else float("nan")
+        "oracle_WER": float(oracle["WER"]),
+        "oracle_compute": oracle["compute"] if count else float("nan"),
+        "overthinking_share": oracle["overthinking_share"],
+        "overthinking_utterances": oracle["overthinking_utterances"],
+        "overthinking_WER_gain": oracle["overthinking_WER_gain"],
+        "best_exit_share": [float((chosen == e).mean()) if count else float("nan")
                             for e in range(errors.shape[1])],
     }
 
@@ -638,25 +636,22 @@ def _json_ready(result):
 # ---------------------------------------------------------------- command
 
 
-def add_arguments(parser):
-    """The ``exit-tradeoff`` sub-command's arguments."""
+def add_experiment_arguments(parser, default_out):
+    """The arguments of the sub-commands that analyse an early-exit run
+    (``exit-tradeoff``, ``overthinking``): the run, its test sets, the
+    output folder (default ``<experiment>/<default_out>``), batch size,
+    device and overrides."""
     parser.add_argument(
         "experiment",
-        help="output folder of a CTC-recipe run with an early-exit YAML "
-        "(holds hyperparams.yaml and save/)")
+        help="output folder of a CTC-recipe run with early exits (e.g. of "
+        "hparams/conformer_early_exit_ctc.yaml or ssl_early_exit_ctc.yaml; "
+        "holds hyperparams.yaml and save/)")
     parser.add_argument(
         "--test-csv", action="append", default=[], metavar="NAME=PATH",
         help="a test CSV (ID, duration, wav, wrd) to analyse; repeatable. "
         "Default: the experiment's own test sets (in-domain and cv-test)")
-    parser.add_argument("--grid", default=DEFAULT_GRID,
-                        help="YAML sweep description (default: %(default)s)")
     parser.add_argument("--out", default=None,
-                        help="output folder (default: <experiment>/tradeoff)")
-    parser.add_argument("--tolerance", type=float, default=0.5,
-                        help="WER points above the full model that count as "
-                        "its WER (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed passes per case; 0 skips timing")
+                        help=f"output folder (default: <experiment>/{default_out})")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
@@ -665,8 +660,29 @@ def add_arguments(parser):
         "'{data_folder: /data/LibriSpeech}'")
 
 
-def run(args):
-    """Runs the ``exit-tradeoff`` sub-command."""
+def add_arguments(parser):
+    """The ``exit-tradeoff`` sub-command's arguments."""
+    add_experiment_arguments(parser, "tradeoff")
+    parser.add_argument("--grid", default=DEFAULT_GRID,
+                        help="YAML sweep description (default: %(default)s)")
+    parser.add_argument("--tolerance", type=float, default=0.5,
+                        help="WER points above the full model that count as "
+                        "its WER (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed passes per case; 0 skips timing")
+
+
+def load_exit_model(args):
+    """The early-exit run the parsed ``args`` name, ready to analyse.
+
+    Returns
+    -------
+    hparams : dict
+    tokenizer : sentencepiece tokenizer
+    model : the run's ``ctc_model``, in eval mode on ``args.device``
+    options : dict
+        Its inference options, without an exit strategy (every exit runs).
+    """
     hparams, tokenizer = load_experiment(args.experiment, args.overrides)
     model = hparams["ctc_model"].to(args.device).eval()
     if len(model.head_layers) < 2:
@@ -676,6 +692,12 @@ def run(args):
             "(hparams/*early_exit*.yaml).")
     options = inference_options(hparams)
     options.pop("exit_strategy", None)
+    return hparams, tokenizer, model, options
+
+
+def run(args):
+    """Runs the ``exit-tradeoff`` sub-command."""
+    hparams, tokenizer, model, options = load_exit_model(args)
     blank = hparams["blank_index"]
     sets = test_sets(hparams, args.test_csv)
     with open(args.grid, encoding="utf-8") as f:

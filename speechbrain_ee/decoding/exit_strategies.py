@@ -818,21 +818,22 @@ def overthinking(errors):
     -------
     dict
         ``share``: fraction of utterances with an earlier exit strictly
-        better than the last; ``errors_saved``: total errors the best exit
-        saves against the last.
+        better than the last, ``utterances``: how many; ``errors_saved``:
+        total errors the best exit saves against the last.
 
     Example
     -------
     >>> overthinking([[3, 1, 2], [2, 2, 2]])
-    {'share': 0.5, 'errors_saved': 1}
+    {'share': 0.5, 'utterances': 1, 'errors_saved': 1}
     """
     errors = np.asarray(errors)
     if errors.size == 0:
-        return {"share": math.nan, "errors_saved": 0}
+        return {"share": math.nan, "utterances": 0, "errors_saved": 0}
     last = errors[:, -1]
     best_earlier = errors[:, :-1].min(axis=1) if errors.shape[1] > 1 else last
     better = best_earlier < last
     return {
         "share": float(better.mean()),
+        "utterances": int(better.sum()),
         "errors_saved": int((last - errors.min(axis=1)).sum()),
     }
