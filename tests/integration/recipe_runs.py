@@ -84,3 +84,16 @@ def epoch_steps(output_folder):
         if match:
             steps[int(match.group(1))] = int(match.group(2))
     return steps
+
+
+def exit_losses(output_folder):
+    """Epoch -> {layer: train loss of that exit}."""
+    losses = {}
+    for line in (Path(output_folder) / "train_log.txt").read_text().splitlines():
+        epoch = re.match(r"epoch: (\d+),", line)
+        if epoch:
+            losses[int(epoch.group(1))] = {
+                int(layer): float(value) for layer, value in re.findall(
+                    r"train loss_L(\d+): ([\d.e+-]+)", line)
+            }
+    return losses

@@ -3,13 +3,12 @@
 oracle on both test sets, and the exit-tradeoff tool analyses the run."""
 
 import json
-import re
 
 import pytest
 
 from speechbrain_ee.cli import main as cli_main
 
-from .recipe_runs import run_recipe
+from .recipe_runs import exit_losses, run_recipe
 
 TINY_EE = [
     "--d_model=48", "--num_encoder_layers=3", "--exit_layers=[1,2,3]",
@@ -17,19 +16,6 @@ TINY_EE = [
     "--warmup_steps=10", "--max_batch_length_train=30", "--test_beam_size=4",
 ]
 SUMMARY_MIXING = ["--local_proj_hid_dim=[96]", "--summary_hid_dim=[96]"]
-
-
-def exit_losses(output_folder):
-    """Epoch -> {layer: train loss of that exit}."""
-    losses = {}
-    for line in (output_folder / "train_log.txt").read_text().splitlines():
-        epoch = re.match(r"epoch: (\d+),", line)
-        if epoch:
-            losses[int(epoch.group(1))] = {
-                int(layer): float(value) for layer, value in re.findall(
-                    r"train loss_L(\d+): ([\d.e+-]+)", line)
-            }
-    return losses
 
 
 @pytest.mark.parametrize("hparams,extra", [

@@ -9,7 +9,6 @@ overthinking report and the trade-off tool analyse the run. The same YAML
 on a frozen from-scratch Conformer run (the comparison study) trains too."""
 
 import json
-import re
 
 import pytest
 import torch
@@ -17,23 +16,11 @@ import torch
 from speechbrain_ee.cli import main as cli_main
 from speechbrain_ee.training import best_checkpoint_file
 
-from .recipe_runs import TEACHER, run_recipe
+from .recipe_runs import TEACHER, exit_losses, run_recipe
 
 CTC = ["--test_beam_size=4", "--warmup_steps=5"]
 HEADS = ["--lr_adam=0.002", "--warmup_steps=5", "--test_beam_size=4",
          "--speed_test_batches=2", "--speed_repeats=1"]
-
-
-def exit_losses(output_folder):
-    """Epoch -> {layer: train loss of that exit}."""
-    losses = {}
-    for line in (output_folder / "train_log.txt").read_text().splitlines():
-        epoch = re.match(r"epoch: (\d+),", line)
-        if epoch:
-            losses[int(epoch.group(1))] = {
-                int(layer): float(value) for layer, value in re.findall(
-                    r"train loss_L(\d+): ([\d.e+-]+)", line)}
-    return losses
 
 
 @pytest.fixture(scope="module")
