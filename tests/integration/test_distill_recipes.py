@@ -96,6 +96,41 @@ def test_teacher_pretraining_resumes_exactly(teacher, tiny_corpora, tiny_pool,
         [(step, loss) for step, _, loss in whole[first:]]
 
 
+def test_pretraining_continues_from_an_earlier_run(teacher, tiny_corpora,
+                                                  tmp_path):
+    """``--init_folder``: a new run starts from that run's weights (its
+    first losses are the trained model's, below a random model's) and
+    units, and adds its steps to the earlier ones; the teacher it writes in
+    bfloat16 carries the same keys."""
+    out = tmp_path / "more"
+    run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+               out, "--number_of_epochs=1", "--unlabelled_folder=null",
+               f"--init_folder={teacher}", "--teacher_file_dtype=bfloat16",
+               *TINY_TEACHER)
+    assert torch.equal(torch.load(out / "save" / "kmeans_20.pt"),
+                       torch.load(teacher / "kmeans_20.pt"))
+    first = [loss for _, _, loss in read_progress(teacher)[:3]]
+    again = [loss for _, _, loss in read_progress(out)[:3]]
+    assert sum(again) < sum(first) - 0.1, (again, first)
+    before = json.loads((teacher / "pretraining.json").read_text())
+    after = json.loads((out / "pretraining.json").read_text())
+    assert after["steps"] == before["steps"] + epoch_steps(out)[1]
+    assert 0 < after["dev_masked_acc"] <= 1
+    state, trained = (torch.load(folder / "teacher.ckpt")
+                      for folder in (out, teacher))
+    assert state.keys() == trained.keys()
+    assert {v.dtype for v in state.values() if v.is_floating_point()} == \
+        {torch.bfloat16}
+
+
+def test_missing_init_folder_is_named(tiny_corpora, tmp_path):
+    with pytest.raises(AssertionError, match="init_folder: .*teacher.ckpt"):
+        run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+                   tmp_path / "run", "--number_of_epochs=1",
+                   "--unlabelled_folder=null",
+                   f"--init_folder={tmp_path / 'nowhere'}", *TINY_TEACHER)
+
+
 @pytest.fixture(scope="module")
 def students(teacher, tiny_corpora, tmp_path_factory):
     """Each distillation YAML, three epochs from the tiny teacher."""

@@ -18,7 +18,11 @@ To run (from the repository root)::
 Killed and run again with the same command, it continues from its last
 checkpoint (every ``ckpt_interval_minutes``), random state included. It
 writes ``<output_folder>/teacher.ckpt`` (the best checkpoint's teacher,
-lowest dev loss), which ``train.py``'s YAMLs load.
+lowest dev loss), which ``train.py``'s YAMLs load, its units
+(``kmeans_<num_units>.pt``) and ``pretraining.json`` (steps and minutes,
+those of ``init_folder`` included). With ``--init_folder`` (such a folder,
+e.g. the published built-in model) a new run continues that pretraining:
+its weights and units, a fresh optimiser and schedule.
 
 Authors
 -------
@@ -26,8 +30,11 @@ Authors
 """
 
 import csv
+import json
 import os
+import shutil
 import sys
+import time
 
 import speechbrain as sb
 import torch
@@ -53,6 +60,7 @@ from speechbrain_ee.training import (
     BudgetedBrain,
     make_brain,
     setup_experiment,
+    strict_transfer,
 )
 
 logger = get_logger(__name__)
@@ -99,8 +107,9 @@ class TeacherPretraining(BudgetedBrain):
                         "steps": self.optimizer_step},
             train_stats=self.train_stats, valid_stats=stats)
         self.checkpointer.save_and_keep_only(
-            meta={"loss": stage_loss, "epoch": epoch}, min_keys=["loss"],
-            num_to_keep=1)
+            meta={"loss": stage_loss, "epoch": epoch,
+                  "masked_acc": stats["masked_acc"]},
+            min_keys=["loss"], num_to_keep=1)
 
 
 def fit_units(hparams, train_data):
@@ -119,8 +128,7 @@ def fit_units(hparams, train_data):
     torch.Tensor
         ``[num_units, 39]``.
     """
-    path = os.path.join(hparams["save_folder"],
-                        f"kmeans_{hparams['num_units']}.pt")
+    path = units_file(hparams)
     if os.path.isfile(path):
         return torch.load(path)
     frames, total = [], 0
@@ -143,6 +151,86 @@ def fit_units(hparams, train_data):
     if if_main_process():
         torch.save(centroids, path)
     return centroids
+
+
+def units_file(hparams):
+    """The run's k-means centroids: ``<save_folder>/kmeans_<num_units>.pt``."""
+    return os.path.join(hparams["save_folder"],
+                        f"kmeans_{hparams['num_units']}.pt")
+
+
+def start_from(hparams):
+    """Continued pretraining: the weights and the units of ``init_folder``
+    (a pretraining run's output folder, or the published built-in model).
+    The optimiser and the schedule start afresh; a run with checkpoints of
+    its own resumes from them instead (they are restored later, over
+    these weights).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+
+    Returns
+    -------
+    dict
+        The folder's ``pretraining.json`` (steps and minutes so far), or
+        zeros without ``init_folder``.
+    """
+    folder = hparams.get("init_folder")
+    if not folder:
+        return {"steps": 0, "minutes": 0.0}
+    weights = os.path.join(folder, "teacher.ckpt")
+    units = os.path.join(folder, os.path.basename(units_file(hparams)))
+    for path in (weights, units):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"init_folder: {path} not found; give the output folder of a "
+                "pretraining run (it holds teacher.ckpt and kmeans_"
+                f"{hparams['num_units']}.pt) or null.")
+    if if_main_process() and not os.path.isfile(units_file(hparams)):
+        shutil.copyfile(units, units_file(hparams))
+    sb.utils.distributed.ddp_barrier()
+    strict_transfer(hparams["teacher"], weights)
+    summary = os.path.join(folder, "pretraining.json")
+    if not os.path.isfile(summary):
+        return {"steps": 0, "minutes": 0.0}
+    with open(summary, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_teacher(hparams, brain, before, minutes, accuracy):
+    """Writes the teacher (floats as ``teacher_file_dtype``: bfloat16
+    halves the file), its units and ``pretraining.json`` to the output
+    folder.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+    brain : TeacherPretraining
+        The trained brain (its best checkpoint restored).
+    before : dict
+        Steps and minutes of the pretraining it continued (`start_from`).
+    minutes : float
+        This run's minutes.
+    accuracy : float or None
+        The written checkpoint's dev masked-prediction accuracy.
+    """
+    dtype = getattr(torch, hparams.get("teacher_file_dtype") or "float32")
+    state = {k: v.to(dtype) if v.is_floating_point() else v
+             for k, v in hparams["teacher"].state_dict().items()}
+    torch.save(state, hparams["teacher_file"])
+    folder = os.path.dirname(hparams["teacher_file"])
+    shutil.copyfile(units_file(hparams),
+                    os.path.join(folder, os.path.basename(units_file(hparams))))
+    summary = {"steps": before["steps"] + brain.optimizer_step,
+               "minutes": round(before["minutes"] + minutes, 1),
+               "dev_masked_acc": accuracy}
+    with open(os.path.join(folder, "pretraining.json"), "w",
+              encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    logger.info(f"teacher written to {hparams['teacher_file']}: {summary}")
 
 
 def pretraining_csv(hparams):
@@ -189,15 +277,18 @@ def main(argv):
     train_kwargs, valid_kwargs = make_loader_kwargs(
         hparams, train_data, valid_data)
 
+    before = start_from(hparams)
     brain = make_brain(TeacherPretraining, hparams, run_opts)
     brain.centroids = fit_units(hparams, train_data).to(brain.device)
+    start = time.time()
     brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
               train_loader_kwargs=train_kwargs,
               valid_loader_kwargs=valid_kwargs)
-    brain.checkpointer.recover_if_possible(min_key="loss")
+    minutes = (time.time() - start) / 60
+    best = brain.checkpointer.recover_if_possible(min_key="loss")
     if if_main_process():
-        torch.save(hparams["teacher"].state_dict(), hparams["teacher_file"])
-        logger.info(f"teacher written to {hparams['teacher_file']}")
+        write_teacher(hparams, brain, before, minutes,
+                      best.meta.get("masked_acc") if best else None)
 
 
 if __name__ == "__main__":
