@@ -123,12 +123,18 @@ def test_pretraining_continues_from_an_earlier_run(teacher, tiny_corpora,
         {torch.bfloat16}
 
 
-def test_missing_init_folder_is_named(tiny_corpora, tmp_path):
-    with pytest.raises(AssertionError, match="init_folder: .*teacher.ckpt"):
+@pytest.mark.parametrize("option, message", [
+    ("--init_folder=nowhere", "init_folder: nowhere/teacher.ckpt not found"),
+    ("--teacher_file_dtype=int8", "teacher_file_dtype: 'int8'"),
+])
+def test_bad_continuation_options_are_named(tiny_corpora, tmp_path, option,
+                                            message):
+    """Refused before any training, in one line naming the option."""
+    with pytest.raises(AssertionError, match=message):
         run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
                    tmp_path / "run", "--number_of_epochs=1",
-                   "--unlabelled_folder=null",
-                   f"--init_folder={tmp_path / 'nowhere'}", *TINY_TEACHER)
+                   "--unlabelled_folder=null", option, *TINY_TEACHER)
+    assert not (tmp_path / "run" / "progress.csv").exists()
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import sys
-import time
 
 import speechbrain as sb
 import torch
@@ -59,6 +58,7 @@ from speechbrain_ee.errors import RECIPE_ERRORS, run_command
 from speechbrain_ee.training import (
     BudgetedBrain,
     make_brain,
+    read_progress,
     setup_experiment,
     strict_transfer,
 )
@@ -199,7 +199,26 @@ def start_from(hparams):
         return json.load(f)
 
 
-def write_teacher(hparams, brain, before, minutes, accuracy):
+def teacher_file_dtype(hparams):
+    """``teacher_file_dtype`` as a torch dtype (checked before training).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+
+    Returns
+    -------
+    torch.dtype
+    """
+    name = hparams.get("teacher_file_dtype") or "float32"
+    if name not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"teacher_file_dtype: {name!r}; use float32, "
+                         "bfloat16 or float16.")
+    return getattr(torch, name)
+
+
+def write_teacher(hparams, brain, before, accuracy):
     """Writes the teacher (floats as ``teacher_file_dtype``: bfloat16
     halves the file), its units and ``pretraining.json`` to the output
     folder.
@@ -212,20 +231,19 @@ def write_teacher(hparams, brain, before, minutes, accuracy):
         The trained brain (its best checkpoint restored).
     before : dict
         Steps and minutes of the pretraining it continued (`start_from`).
-    minutes : float
-        This run's minutes.
     accuracy : float or None
         The written checkpoint's dev masked-prediction accuracy.
     """
-    dtype = getattr(torch, hparams.get("teacher_file_dtype") or "float32")
+    dtype = teacher_file_dtype(hparams)
     state = {k: v.to(dtype) if v.is_floating_point() else v
              for k, v in hparams["teacher"].state_dict().items()}
     torch.save(state, hparams["teacher_file"])
     folder = os.path.dirname(hparams["teacher_file"])
     shutil.copyfile(units_file(hparams),
                     os.path.join(folder, os.path.basename(units_file(hparams))))
+    rows = read_progress(hparams["output_folder"])  # minutes over resumes
     summary = {"steps": before["steps"] + brain.optimizer_step,
-               "minutes": round(before["minutes"] + minutes, 1),
+               "minutes": round(before["minutes"] + (rows[-1][1] if rows else 0), 1),
                "dev_masked_acc": accuracy}
     with open(os.path.join(folder, "pretraining.json"), "w",
               encoding="utf-8") as f:
@@ -277,17 +295,16 @@ def main(argv):
     train_kwargs, valid_kwargs = make_loader_kwargs(
         hparams, train_data, valid_data)
 
+    teacher_file_dtype(hparams)
     before = start_from(hparams)
     brain = make_brain(TeacherPretraining, hparams, run_opts)
     brain.centroids = fit_units(hparams, train_data).to(brain.device)
-    start = time.time()
     brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
               train_loader_kwargs=train_kwargs,
               valid_loader_kwargs=valid_kwargs)
-    minutes = (time.time() - start) / 60
     best = brain.checkpointer.recover_if_possible(min_key="loss")
     if if_main_process():
-        write_teacher(hparams, brain, before, minutes,
+        write_teacher(hparams, brain, before,
                       best.meta.get("masked_acc") if best else None)
 
 
