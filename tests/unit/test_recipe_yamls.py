@@ -179,3 +179,32 @@ def test_ssl_ctc_fine_tunes_a_transformers_model_from_a_local_folder(tmp_path, k
         assert torch.equal(loaded.state_dict()[name], value), name
     out = hparams["ctc_model"](torch.randn(2, 16000), torch.tensor([1.0, 0.6]))
     assert out.output.shape[-1] == hparams["output_neurons"]
+
+
+PUBLISHED = DISTILL.parent / "models" / "hubert_teacher"
+
+
+def test_the_published_teacher_fits_the_recipes(tmp_path):
+    """The published built-in HuBERT loads strictly into the pretraining
+    YAML's model (its bfloat16 weights cast exactly), its units are of the
+    YAML's number and width (stacked MFCC), and the SSL fine-tuning YAML builds on
+    it: a change of the default architecture that would orphan it fails
+    here."""
+    import json
+
+    import torch
+
+    from speechbrain_ee.training import strict_transfer
+
+    with open(DISTILL / "hubert_teacher.yaml", encoding="utf-8") as f:
+        hparams = load_hyperpyyaml(f, {"output_folder": str(tmp_path)})
+    saved = torch.load(PUBLISHED / "teacher.ckpt")
+    strict_transfer(hparams["teacher"], PUBLISHED / "teacher.ckpt")
+    loaded = hparams["teacher"].state_dict()
+    assert all(torch.equal(loaded[k], v.float()) for k, v in saved.items())
+    units = torch.load(PUBLISHED / f"kmeans_{hparams['num_units']}.pt")
+    assert units.shape == (hparams["num_units"], 39 * hparams["mfcc_stack"])
+    summary = json.loads((PUBLISHED / "pretraining.json").read_text())
+    assert summary["steps"] > 0 and 0.01 < summary["dev_masked_acc"] < 1
+    text = (RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml").read_text(encoding="utf-8")
+    load_hyperpyyaml(text, {"teacher_folder": str(PUBLISHED)})
