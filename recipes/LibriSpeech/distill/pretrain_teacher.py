@@ -126,7 +126,8 @@ def fit_units(hparams, train_data):
     Returns
     -------
     torch.Tensor
-        ``[num_units, 39]``.
+        ``[num_units, feature size]`` (stacked MFCC, or the width of
+        ``units_from``'s layer).
     """
     path = units_file(hparams)
     if os.path.isfile(path):
@@ -153,10 +154,15 @@ def fit_units(hparams, train_data):
     return centroids
 
 
+def units_name(hparams):
+    """The file name of a run's k-means centroids: ``kmeans_<num_units>.pt``
+    (in its save folder, and beside its ``teacher.ckpt``)."""
+    return f"kmeans_{hparams['num_units']}.pt"
+
+
 def units_file(hparams):
-    """The run's k-means centroids: ``<save_folder>/kmeans_<num_units>.pt``."""
-    return os.path.join(hparams["save_folder"],
-                        f"kmeans_{hparams['num_units']}.pt")
+    """The run's k-means centroids in its save folder."""
+    return os.path.join(hparams["save_folder"], units_name(hparams))
 
 
 def start_from(hparams):
@@ -181,13 +187,13 @@ def start_from(hparams):
     if not folder:
         return {"steps": 0, "minutes": 0.0}
     weights = os.path.join(folder, "teacher.ckpt")
-    units = os.path.join(folder, os.path.basename(units_file(hparams)))
+    units = os.path.join(folder, units_name(hparams))
     for path in (weights, units):
         if not os.path.isfile(path):
             raise FileNotFoundError(
                 f"init_folder: {path} not found; give the output folder of a "
-                "pretraining run (it holds teacher.ckpt and kmeans_"
-                f"{hparams['num_units']}.pt) or null.")
+                f"pretraining run (it holds teacher.ckpt and "
+                f"{units_name(hparams)}) or null.")
     if if_main_process() and not os.path.isfile(units_file(hparams)):
         shutil.copyfile(units, units_file(hparams))
     sb.utils.distributed.ddp_barrier()
@@ -239,8 +245,7 @@ def write_teacher(hparams, brain, before, accuracy):
              for k, v in hparams["teacher"].state_dict().items()}
     torch.save(state, hparams["teacher_file"])
     folder = os.path.dirname(hparams["teacher_file"])
-    shutil.copyfile(units_file(hparams),
-                    os.path.join(folder, os.path.basename(units_file(hparams))))
+    shutil.copyfile(units_file(hparams), os.path.join(folder, units_name(hparams)))
     rows = read_progress(hparams["output_folder"])  # minutes over resumes
     summary = {"steps": before["steps"] + brain.optimizer_step,
                "minutes": round(before["minutes"] + (rows[-1][1] if rows else 0), 1),
