@@ -133,7 +133,11 @@ def plan_runs(args):
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
-    runs = {WEIGHTS: ("ssl_ctc.yaml", in_domain)}
+    # ssl_ctc.yaml's tri-stage schedule is sized in steps (total_steps), the
+    # budget here in epochs: hold the peak rate, then cool down over the
+    # last 20% of the epochs, as the masks do (s3router_ctc.yaml)
+    runs = {WEIGHTS: ("ssl_ctc.yaml", [*in_domain, "--hold_steps=1000000",
+                                       "--lr_cooldown=0.2"])}
     for sparsity in args.sparsities:
         runs[mask_name(sparsity)] = ("s3router_ctc.yaml",
                                      [*in_domain, f"--sparsity={sparsity}"])

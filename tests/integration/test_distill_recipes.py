@@ -199,10 +199,11 @@ def fine_tuning_overrides(hparams, students, teacher):
     if source:
         folder = ["--distill_folder", str(students[source]),
                   *STUDENT_SIZES.get(source, STUDENT)]
-    else:  # the tri-stage schedule and frozen start scaled to 2 epochs
-        folder = ["--teacher_folder", str(teacher), "--total_steps=20",
-                  "--encoder_freeze_steps=2"]
-    return [*TEACHER, *folder, *CTC]
+    else:
+        folder = ["--teacher_folder", str(teacher)]
+    # the tri-stage schedule and frozen start, scaled to 2 epochs
+    schedule = ["--total_steps=20", "--encoder_freeze_steps=2"]
+    return [*TEACHER, *folder, *schedule, *CTC]
 
 
 @pytest.fixture(scope="module")
