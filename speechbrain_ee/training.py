@@ -5,6 +5,7 @@ Authors
 * speechbrain-ee contributors 2026
 """
 
+import atexit
 import dataclasses
 import difflib
 import json
@@ -483,6 +484,8 @@ def setup_experiment(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     check_device(run_opts.device)
     sb.utils.distributed.ddp_init_group(run_opts)
+    if torch.distributed.is_initialized():
+        atexit.register(end_process_group)
     hparams = load_hparams(hparams_file, overrides)
     check_rerun(hparams["output_folder"], hparams_file, overrides)
     sb.create_experiment_directory(
@@ -492,6 +495,20 @@ def setup_experiment(argv):
     )
     prepare_data(hparams)
     return hparams, run_opts
+
+
+def end_process_group():
+    """Destroys the DDP process group, if there is one, before the
+    interpreter exits: gloo's threads otherwise may still be running when
+    it does, and that rank aborts ("terminate called without an active
+    exception"), failing a finished run under torchrun.
+
+    Example
+    -------
+    >>> end_process_group()  # no group: nothing to do
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def load_hparams(hparams_file, overrides):
