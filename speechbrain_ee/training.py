@@ -484,7 +484,7 @@ def setup_experiment(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     check_device(run_opts.device)
     sb.utils.distributed.ddp_init_group(run_opts)
-    if torch.distributed.is_initialized():
+    if sb.utils.distributed.is_distributed_initialized():
         atexit.register(end_process_group)
     hparams = load_hparams(hparams_file, overrides)
     check_rerun(hparams["output_folder"], hparams_file, overrides)
@@ -507,7 +507,7 @@ def end_process_group():
     -------
     >>> end_process_group()  # no group: nothing to do
     """
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
+    if sb.utils.distributed.is_distributed_initialized():
         torch.distributed.destroy_process_group()
 
 
