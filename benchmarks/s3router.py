@@ -129,15 +129,15 @@ def plan_runs(args):
     >>> sorted(plan_runs(args))
     ['commonvoice_masks', 'masks_0.1', 'prune_0.7', 'weights']
     """
-    common = shared_overrides(args, args.epochs)
+    # ssl_ctc.yaml's and s3router_ctc.yaml's tri-stage schedule is sized in
+    # steps (total_steps), the budget here in epochs: every run holds the
+    # peak rate, then cools down over the last 20% of its epochs
+    common = [*shared_overrides(args, args.epochs), "--hold_steps=1000000",
+              "--lr_cooldown=0.2"]
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
-    # ssl_ctc.yaml's tri-stage schedule is sized in steps (total_steps), the
-    # budget here in epochs: hold the peak rate, then cool down over the
-    # last 20% of the epochs, as the masks do (s3router_ctc.yaml)
-    runs = {WEIGHTS: ("ssl_ctc.yaml", [*in_domain, "--hold_steps=1000000",
-                                       "--lr_cooldown=0.2"])}
+    runs = {WEIGHTS: ("ssl_ctc.yaml", in_domain)}
     for sparsity in args.sparsities:
         runs[mask_name(sparsity)] = ("s3router_ctc.yaml",
                                      [*in_domain, f"--sparsity={sparsity}"])
@@ -152,8 +152,8 @@ def plan_runs(args):
             "--train_corpus=commonvoice", "--train_subset_share=null",
             f"--sparsity={args.domain_sparsity}"])
     if args.prune_from:
-        runs[prune_name(args)] = ("s3router_prune_ctc.yaml",
-                                  pruning_overrides(args, common))
+        runs[prune_name(args)] = ("s3router_prune_ctc.yaml", pruning_overrides(
+            args, shared_overrides(args, args.epochs)))
     return runs
 
 
@@ -162,7 +162,10 @@ def shared_overrides(args, epochs):
     common = [f"--data_folder={args.data_folder}", f"--lm_text={args.lm_text}",
               f"--number_of_epochs={epochs}", f"--device={args.device}",
               "--max_train_minutes=null",
-              f"--valid_subset_share={args.valid_share}"]
+              f"--valid_subset_share={args.valid_share}",
+              # low resource: the greedy WER stays near 100, too coarse to
+              # choose a checkpoint by
+              "--ckpt_metric=CER"]
     if not args.no_cnn_cache:  # every run shares the frozen CNN's outputs
         cache = args.cnn_cache or Path(args.out) / "cnn_cache"
         common += [f"--cnn_cache={cache}",

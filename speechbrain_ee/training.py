@@ -27,7 +27,7 @@ from speechbrain.utils.checkpoints import (
 )
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_ee.dataio.recipe_data import readable_batch
+from speechbrain_ee.dataio.recipe_data import dev_selection, readable_batch
 from speechbrain_ee.errors import UsageError
 
 logger = get_logger(__name__)
@@ -827,8 +827,8 @@ def make_brain(brain_class, hparams, run_opts):
     )
 
 
-def best_checkpoint_file(run_folder, file="model.ckpt", min_key="WER"):
-    """A file of a finished run's best checkpoint (lowest ``min_key``), for
+def best_checkpoint_file(run_folder, file="model.ckpt", latest=False):
+    """A file of a finished run's best checkpoint (`dev_selection`), for
     YAMLs that start from another run (``!apply``), e.g. S3-Router pruning
     from a weight-fine-tuned model.
 
@@ -838,8 +838,8 @@ def best_checkpoint_file(run_folder, file="model.ckpt", min_key="WER"):
         The run's output folder (its checkpoints are in ``save/``).
     file : str
         The recoverable's file in the checkpoint folder.
-    min_key : str
-        The checkpoint metadata the best one has lowest.
+    latest : bool
+        The most recent checkpoint instead (mid-epoch ones included).
 
     Returns
     -------
@@ -861,10 +861,10 @@ def best_checkpoint_file(run_folder, file="model.ckpt", min_key="WER"):
     found = None
     if os.path.isdir(save_folder):
         found = sb.utils.checkpoints.Checkpointer(save_folder).find_checkpoint(
-            min_key=min_key)
+            **({} if latest else dev_selection()))
     if found is None:
         raise FileNotFoundError(
-            f"{run_folder}: no checkpoint with `{min_key}` in {save_folder}; "
+            f"{run_folder}: no end-of-epoch checkpoint in {save_folder}; "
             "train that run first (or give its folder).")
     path = os.path.join(found.path, file)
     if not os.path.isfile(path):

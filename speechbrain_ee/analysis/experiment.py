@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_ee.dataio.recipe_data import dev_selection
+
 
 def load_experiment(folder, overrides="", model_key="ctc_model"):
     """Loads a run of ``recipes/LibriSpeech/ASR/CTC/train.py``.
@@ -47,7 +49,7 @@ def load_experiment(folder, overrides="", model_key="ctc_model"):
     from speechbrain_ee.dataio.tokenizer import tokenizer_from_hparams
 
     hparams = _run_hparams(folder, overrides, model_key)
-    hparams["checkpointer"].recover_if_possible(min_key="WER")
+    hparams["checkpointer"].recover_if_possible(**dev_selection())
     tokenizer = tokenizer_from_hparams(hparams)
     return hparams, tokenizer
 
@@ -66,7 +68,7 @@ def _run_hparams(folder, overrides, model_key):
         raise ValueError(
             f"{path} has no `{model_key}`: not a run of a CTC YAML of this "
             "version of recipes/LibriSpeech/ASR/CTC (train it again).")
-    if hparams["checkpointer"].find_checkpoint(min_key="WER") is None:
+    if hparams["checkpointer"].find_checkpoint(**dev_selection()) is None:
         raise FileNotFoundError(
             f"no checkpoint in {hparams['save_folder']}: train first.")
     return hparams
@@ -112,7 +114,7 @@ def trained_modules(folder, overrides=""):
     modules = {name: obj for name, obj in checkpointer.recoverables.items()
                if isinstance(obj, torch.nn.Module)}
     Checkpointer(checkpointer.checkpoints_dir, modules).recover_if_possible(
-        min_key="WER")
+        **dev_selection())
     return SimpleNamespace(**hparams)
 
 

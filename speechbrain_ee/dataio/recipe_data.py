@@ -410,3 +410,31 @@ def update_results(path, test_name, stats):
     results[test_name] = {k: float(v) for k, v in stats.items()}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
+
+
+def dev_selection():
+    """``Checkpointer.find_checkpoint`` / ``recover_if_possible`` keyword
+    arguments that pick a CTC run's best checkpoint: among the end-of-epoch
+    ones (with a dev ``WER``), the lowest dev error under the metric the
+    run selects on (its ``ckpt_metric``, kept in each checkpoint's meta;
+    ``WER`` for runs that predate the option).
+
+    Example
+    -------
+    >>> import tempfile, torch
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> ckpt = Checkpointer(
+    ...     tempfile.mkdtemp(), {"model": torch.nn.Linear(2, 2)})
+    >>> _ = ckpt.save_checkpoint(meta={"WER": 95.0, "CER": 40.0,
+    ...                                "ckpt_metric": "CER"}, name="a")
+    >>> _ = ckpt.save_checkpoint(meta={"WER": 94.0, "CER": 45.0,
+    ...                                "ckpt_metric": "CER"}, name="b")
+    >>> _ = ckpt.save_checkpoint(meta={}, name="mid_epoch")
+    >>> ckpt.find_checkpoint(**dev_selection()).meta["CER"]
+    40.0
+    """
+    def importance(ckpt):
+        return -ckpt.meta[ckpt.meta.get("ckpt_metric", "WER")]
+
+    return {"importance_key": importance,
+            "ckpt_predicate": lambda ckpt: "WER" in ckpt.meta}

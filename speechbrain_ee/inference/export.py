@@ -60,6 +60,7 @@ from pathlib import Path
 
 import torch
 
+from speechbrain_ee.dataio.recipe_data import dev_selection
 from speechbrain_ee.lobes.contract import OPTIONS
 
 MANIFEST = "export.json"
@@ -219,7 +220,7 @@ def best_checkpoints(save_folder, max_key=None):
             "first.")
     checkpointer = Checkpointer(str(save_folder))
     if max_key is None:
-        ckpts = [c for c in [checkpointer.find_checkpoint(min_key="WER")] if c]
+        ckpts = [c for c in [checkpointer.find_checkpoint(**dev_selection())] if c]
     else:
         ckpts = checkpointer.find_checkpoints(max_key=max_key)
     if not ckpts:

@@ -222,7 +222,7 @@ def encoder_change(run, teacher):
     """Largest change of an encoder weight from the teacher's, and of the
     CTC layer's from its first checkpoint, in a fine-tuning run's last
     checkpoint."""
-    model = torch.load(best_checkpoint_file(run, min_key=None))
+    model = torch.load(best_checkpoint_file(run, latest=True))
     pretrained = torch.load(teacher / "teacher.ckpt")
     return max(float((model[f"0.{name}"] - value).abs().max())
                for name, value in pretrained.items()

@@ -10,8 +10,9 @@ import json
 
 import pytest
 import torch
+from speechbrain.utils.checkpoints import Checkpointer
 
-from speechbrain_ee.dataio.recipe_data import in_subset
+from speechbrain_ee.dataio.recipe_data import dev_selection, in_subset
 from speechbrain_ee.training import best_checkpoint_file
 
 from .recipe_runs import REPO_ROOT, TEACHER, run_recipe
@@ -27,7 +28,7 @@ def routed_run(teacher, tiny_corpora, tmp_path_factory):
     run_recipe("CTC", "s3router_ctc.yaml", tiny_corpora, out,
                "--number_of_epochs=3", "--train_subset_share=0.5",
                "--sparsity=0.2", f"--teacher_folder={teacher}",
-               *TEACHER, *CTC)
+               "--encoder_freeze_steps=2", *TEACHER, *CTC)
     return out
 
 
@@ -49,6 +50,12 @@ def test_mask_fine_tuning(routed_run, teacher):
             continue
         assert torch.equal(value, original[name]), name
     assert scores == 2 * 2  # fc1, fc2 of each of the 2 blocks
+    # Low resource: the checkpoint is chosen by dev CER (the YAML's
+    # ckpt_metric), and export / analysis find the same one.
+    kept = Checkpointer(out / "save").find_checkpoints(min_key="CER")
+    chosen = Checkpointer(out / "save").find_checkpoint(**dev_selection())
+    assert chosen.meta["ckpt_metric"] == "CER"
+    assert chosen.path == kept[0].path
 
 
 def test_routed_run_exports_and_transcribes(routed_run, teacher, tmp_path):
@@ -76,8 +83,10 @@ def test_mask_analysis_tool(routed_run, tmp_path, capsys):
     same = report["comparisons"]["run vs copy"]
     assert same["cosine"] == pytest.approx(1.0)
     assert same["iou_removed"] == pytest.approx(1.0)
+    # The scores started as magnitude pruning (weight_rank) and learned
+    # after the frozen start: some dropped weights came back.
     magnitude = report["comparisons"]["run vs magnitude"]
-    assert 0.0 <= magnitude["iou_removed"] <= 1.0
+    assert 0.0 < magnitude["iou_removed"] < 1.0
     assert report["bits_finetuned_copy"] == 32 * report["bits_per_task"]
     assert "IoU of removed weights" in capsys.readouterr().out
     assert (tmp_path / "out" / "mask_analysis.png").is_file()

@@ -340,10 +340,20 @@ class ASR(BudgetedBrain):
             valid_stats=stage_stats,
         )
         self.checkpointer.save_and_keep_only(
-            meta={"WER": stage_stats["WER"], "epoch": epoch},
-            min_keys=["WER"],
+            # ckpt_metric in the meta: export and analysis pick the same
+            # checkpoint (speechbrain_ee.dataio.recipe_data.dev_selection)
+            meta={"WER": stage_stats["WER"], "CER": stage_stats["CER"],
+                  "epoch": epoch, "ckpt_metric": self.ckpt_metric},
+            min_keys=[self.ckpt_metric],
             num_to_keep=1,
         )
+
+    @property
+    def ckpt_metric(self):
+        """The dev error rate the kept checkpoint has lowest: the YAML's
+        ``ckpt_metric`` (default ``WER``; ``CER`` where the greedy WER is
+        near 100 and too coarse to choose, as in low-resource runs)."""
+        return getattr(self.hparams, "ckpt_metric", "WER")
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -428,7 +438,8 @@ class ASR(BudgetedBrain):
             DataLoader options.
         """
         self.test_name = name
-        self.evaluate(dataset, min_key="WER", test_loader_kwargs=loader_kwargs)
+        self.evaluate(dataset, min_key=self.ckpt_metric,
+                      test_loader_kwargs=loader_kwargs)
 
 
 def main(argv):
