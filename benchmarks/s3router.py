@@ -48,7 +48,7 @@ import torch
 
 from speechbrain_ee.analysis.experiment import csv_batches, load_experiment
 from speechbrain_ee.analysis.experiment import test_sets as run_test_sets
-from speechbrain_ee.decoding.ctc import greedy_decoder, word_errors
+from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.routing.masks import mask_similarity, route
 from speechbrain_ee.routing.tasks import TaskRouter, current_task
 from speechbrain_ee.training import read_train_log, train_runs
@@ -205,27 +205,35 @@ def ctc_runs(runs):
 
 
 def run_results(folder):
-    """A finished run's test WERs and its optimiser steps."""
+    """A finished run's test error rates (greedy WER and CER, beam and
+    lexicon + LM WER, Common Voice greedy and lexicon WER) and its
+    optimiser steps."""
     with open(folder / "results.json", encoding="utf-8") as f:
         results = json.load(f)
     epochs = read_train_log(folder)
     steps = epochs[-1].get("steps") if epochs else None
-    return {"WER": results["test-clean"]["WER"],
-            "loss": results["test-clean"].get("loss"),
-            "beam_WER": results["test-clean"].get("beam_WER"),
-            "cv_WER": results.get("cv-test", {}).get("WER"),
+    test, cv = results["test-clean"], results.get("cv-test", {})
+    return {"WER": test["WER"], "CER": test.get("CER"),
+            "loss": test.get("loss"), "beam_WER": test.get("beam_WER"),
+            "lexicon_WER": test.get("lexicon_WER"),
+            "cv_WER": cv.get("WER"), "cv_lexicon_WER": cv.get("lexicon_WER"),
             "steps": steps}
 
 
 @torch.no_grad()
-def greedy_wer(call, batches, decode):
-    """Greedy WER (%) of ``call(wavs, wav_lens) -> log-probabilities``."""
-    errors = words = 0
-    for _, wavs, wav_lens, refs in batches:
+def greedy_error_rates(call, batches, decode):
+    """Greedy WER and CER (%) of ``call(wavs, wav_lens) ->
+    log-probabilities``, counted as the recipe counts them (SpeechBrain's
+    ``ErrorRateStats``)."""
+    from speechbrain.utils.metric_stats import ErrorRateStats
+
+    wer, cer = ErrorRateStats(), ErrorRateStats(split_tokens=True)
+    for ids, wavs, wav_lens, refs in batches:
         hyps = decode(call(wavs, wav_lens), wav_lens)
-        errors += sum(word_errors(h, r) for h, r in zip(hyps, refs))
-        words += sum(len(r) for r in refs)
-    return 100.0 * errors / max(words, 1)
+        wer.append(ids, hyps, refs)
+        cer.append(ids, hyps, refs)
+    return {"WER": wer.summarize("error_rate"),
+            "CER": cer.summarize("error_rate")}
 
 
 def waveform_batches(hparams, name, limit, device):
@@ -264,50 +272,59 @@ def domains(folders, args):
                                             args.utterances, args.device),
              "cv-test": waveform_batches(base, "cv-test", args.utterances,
                                          args.device)}
-    wer = {}
+    wer, cer = {}, {}
     for domain, (hparams, tokenizer) in loaded.items():
         router.use(domain)
         decode = greedy_decoder(tokenizer, hparams["blank_index"])
-        wer[domain] = {name: greedy_wer(router, batches, decode)
-                       for name, batches in tests.items()}
+        rates = {name: greedy_error_rates(router, batches, decode)
+                 for name, batches in tests.items()}
+        wer[domain] = {name: r["WER"] for name, r in rates.items()}
+        cer[domain] = {name: r["CER"] for name, r in rates.items()}
     similarity = mask_similarity(router.masks["librispeech"],
                                  router.masks["commonvoice"])
-    return {"WER": wer, "cosine": similarity["cosine"],
+    return {"WER": wer, "CER": cer, "cosine": similarity["cosine"],
             "iou_removed": similarity["iou_removed"],
             "task": router.task_bits("commonvoice")}
 
 
 def one_shot_pruning(args):
-    """WER of the weight-fine-tuned run after one-shot magnitude pruning
-    of every block linear at ``--prune-sparsity`` (no training)."""
+    """Greedy WER and CER of the weight-fine-tuned run, dense and after
+    one-shot magnitude pruning of every block linear at
+    ``--prune-sparsity`` (no training)."""
     hparams, tokenizer = load_experiment(args.prune_from, model_key="encoder")
     encoder = hparams["encoder"].to(args.device).eval()
     batches = waveform_batches(hparams, "test-clean", args.utterances,
                                args.device)
     decode = greedy_decoder(tokenizer, hparams["blank_index"])
-    dense = greedy_wer(head_call(hparams, encoder), batches, decode)
+    dense = greedy_error_rates(head_call(hparams, encoder), batches, decode)
     route(encoder, args.prune_sparsity, mode="prune", init="weight")
     encoder.to(args.device)
-    pruned = greedy_wer(head_call(hparams, encoder), batches, decode)
-    return {"finetuned_WER": dense, "omp_WER": pruned}
+    pruned = greedy_error_rates(head_call(hparams, encoder), batches, decode)
+    return {"finetuned_WER": dense["WER"], "finetuned_CER": dense["CER"],
+            "omp_WER": pruned["WER"], "omp_CER": pruned["CER"]}
 
 
 def plot(summary, path):
-    """WER against sparsity, weight fine-tuning as a line."""
+    """Greedy WER, CER and lexicon + LM WER against sparsity, weight
+    fine-tuning as a line in each."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = summary["curve"]
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    ax.plot(curve["sparsity"], curve["WER"], "o-",
-            label="mask fine-tuning (S3-Router)")
-    ax.axhline(summary["runs"][WEIGHTS]["WER"], color="#a33", ls="--",
-               label="weight fine-tuning")
-    ax.set_xlabel("sparsity (share of routed weights dropped)")
-    ax.set_ylabel("test-clean WER (%)")
-    ax.legend()
+    curve, weights = summary["curve"], summary["runs"][WEIGHTS]
+    keys = [k for k in ("WER", "CER", "lexicon_WER")
+            if None not in curve[k] and weights[k] is not None]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4),
+                             squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        ax.plot(curve["sparsity"], curve[key], "o-",
+                label="mask fine-tuning (S3-Router)")
+        ax.axhline(weights[key], color="#a33", ls="--",
+                   label="weight fine-tuning")
+        ax.set_xlabel("sparsity (share of routed weights dropped)")
+        ax.set_ylabel(f"test-clean {key.replace('_', ' + LM ')} (%)")
+    axes[0][0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -318,8 +335,9 @@ def summarise(args, folders):
     points = sorted(args.sparsities)
     summary = {
         "subset": args.subset, "epochs": args.epochs, "runs": runs,
-        "curve": {"sparsity": points,
-                  "WER": [runs[mask_name(s)]["WER"] for s in points]},
+        "curve": {"sparsity": points, **{
+            key: [runs[mask_name(s)][key] for s in points]
+            for key in ("WER", "CER", "lexicon_WER")}},
     }
     hparams, _ = load_experiment(str(folders[mask_name(points[0])]),
                                  model_key="encoder")
@@ -330,11 +348,13 @@ def summarise(args, folders):
     if args.domains:
         summary["domains"] = domains(folders, args)
     if args.prune_from:
+        tuned = runs.get(f"{prune_name(args)}_weights", {})
         summary["pruning"] = dict(
-            one_shot_pruning(args), s3router_WER=runs[prune_name(args)]["WER"],
-            sparsity=args.prune_sparsity,
-            s3router_weights_WER=runs.get(f"{prune_name(args)}_weights",
-                                          {}).get("WER"))
+            one_shot_pruning(args), sparsity=args.prune_sparsity,
+            s3router_WER=runs[prune_name(args)]["WER"],
+            s3router_CER=runs[prune_name(args)]["CER"],
+            s3router_weights_WER=tuned.get("WER"),
+            s3router_weights_CER=tuned.get("CER"))
     return summary
 
 
@@ -345,24 +365,30 @@ def format_report(summary):
     lines = [
         f"Low resource: {summary['subset']:.0%} of the training utterances, "
         f"{summary['epochs']} epochs each ({weights['steps']} optimiser "
-        "steps); greedy / beam WER on test-clean, greedy on cv-test; "
-        "test-clean CTC loss.",
-        f"{'model':<26} {'steps':>6} {'WER':>7} {'beam':>7} {'cv WER':>7} "
-        f"{'CTC loss':>9}",
+        "steps). test-clean: greedy WER, greedy CER, lexicon + LM WER, CTC "
+        "loss; cv-test: greedy and lexicon + LM WER.",
+        f"{'model':<26} {'steps':>6} {'WER':>7} {'CER':>7} {'lexicon':>8} "
+        f"{'loss':>6} {'cv WER':>7} {'cv lex':>7}",
     ]
     names = [WEIGHTS] + [mask_name(s) for s in summary["curve"]["sparsity"]]
+    nan = float("nan")
     for name in names:
         row = runs[name]
         label = ("weight fine-tuning" if name == WEIGHTS else
                  f"masks, sparsity {name.split('_')[1]}")
         lines.append(
             f"{label:<26} {row['steps'] or 0:>6} {row['WER']:>7.2f} "
-            f"{row['beam_WER'] or float('nan'):>7.2f} "
-            f"{row['cv_WER'] or float('nan'):>7.2f} "
-            f"{row['loss'] or float('nan'):>9.3f}")
-    best = min(summary["curve"]["WER"])
-    lines.append(f"best mask fine-tuning {best:.2f} vs weight fine-tuning "
-                 f"{weights['WER']:.2f} ({best - weights['WER']:+.2f})")
+            f"{row['CER'] or nan:>7.2f} {row['lexicon_WER'] or nan:>8.2f} "
+            f"{row['loss'] or nan:>6.3f} {row['cv_WER'] or nan:>7.2f} "
+            f"{row['cv_lexicon_WER'] or nan:>7.2f}")
+    for key, what in (("WER", "greedy WER"), ("CER", "CER"),
+                      ("lexicon_WER", "lexicon + LM WER")):
+        masks = [runs[n][key] for n in names[1:] if runs[n][key] is not None]
+        if masks and weights[key] is not None:
+            best = min(masks)
+            lines.append(f"best mask fine-tuning {best:.2f} vs weight "
+                         f"fine-tuning {weights[key]:.2f} "
+                         f"({best - weights[key]:+.2f}), {what}")
     s = summary["storage"]
     lines.append(
         f"One more task: {s['mask_bits_per_routed_weight']:.3f} bits per "
@@ -372,23 +398,27 @@ def format_report(summary):
         f"({s['copy_bits'] / 8e6:.2f} MB for a fine-tuned copy)")
     if "domains" in summary:
         d = summary["domains"]
-        lines.append("Domains over one frozen model (greedy WER; rows: "
-                     "masks and head used):")
+        lines.append("Domains over one frozen model (greedy WER / CER; "
+                     "rows: masks and head used):")
         for domain, wers in d["WER"].items():
             lines.append(f"  {domain:<12} " + "  ".join(
-                f"{name} {wer:6.2f}" for name, wer in wers.items()))
+                f"{name} {wer:6.2f} / {d['CER'][domain][name]:5.2f}"
+                for name, wer in wers.items()))
         lines.append(f"  mask similarity: cosine {d['cosine']:.4f}, IoU of "
                      f"removed weights {d['iou_removed']:.4f}")
     if "pruning" in summary:
         p = summary["pruning"]
         lines.append(
-            f"Pruning at sparsity {p['sparsity']:g} (every block linear): "
-            f"S3-Router {p['s3router_WER']:.2f}, one-shot magnitude "
-            f"{p['omp_WER']:.2f}, unpruned fine-tuned model "
-            f"{p['finetuned_WER']:.2f} (greedy test-clean WER)")
+            f"Pruning at sparsity {p['sparsity']:g} (every block linear; "
+            "greedy test-clean WER / CER): "
+            f"S3-Router {p['s3router_WER']:.2f} / {p['s3router_CER']:.2f}, "
+            f"one-shot magnitude {p['omp_WER']:.2f} / {p['omp_CER']:.2f}, "
+            f"unpruned fine-tuned model {p['finetuned_WER']:.2f} / "
+            f"{p['finetuned_CER']:.2f}")
         if p["s3router_weights_WER"] is not None:
             lines.append("  then the weights fine-tuned under the fixed "
-                         f"masks: {p['s3router_weights_WER']:.2f}")
+                         f"masks: {p['s3router_weights_WER']:.2f} / "
+                         f"{p['s3router_weights_CER']:.2f}")
     return "\n".join(lines)
 
 
