@@ -34,9 +34,11 @@ augmentation; ``--no-cnn-cache`` recomputes the CNN and augments. Writes ``summa
 
 Example::
 
-    python benchmarks/s3router.py --teacher-folder results/hubert_teacher/1986 \
-        --sparsities 0.05 0.1 0.3 0.5 0.7 --epochs 8 --domains \
-        --prune-from results/ssl_ctc/1234
+    python benchmarks/s3router.py \
+        --teacher-folder recipes/LibriSpeech/distill/models/hubert_teacher \
+        --sparsities 0 0.1 0.3 0.5 0.7 --epochs 13 --domains \
+        --domain-epochs 30 --prune-from results/ssl_c2_cooldown \
+        --prune-epochs 4 --jobs 2
 """
 
 import argparse
@@ -56,6 +58,10 @@ from speechbrain_ee.training import read_train_log, train_runs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CTC_RECIPE = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR" / "CTC"
 WEIGHTS = "weights"  # the weight fine-tuning run's name
+# ssl_ctc.yaml's and s3router_ctc.yaml's tri-stage schedule is sized in steps
+# (total_steps), the budget here in epochs: every run holds the peak rate,
+# then cools down over the last 20% of its epochs
+HOLD_AND_COOL = ["--hold_steps=1000000", "--lr_cooldown=0.2"]
 
 
 def parse_args(argv):
@@ -75,10 +81,17 @@ def parse_args(argv):
     parser.add_argument("--domains", action="store_true",
                         help="also learn Common Voice masks and switch")
     parser.add_argument("--domain-sparsity", type=float, default=0.1)
+    parser.add_argument("--domain-epochs", type=int, default=None,
+                        help="epochs of the Common Voice masks (default "
+                        "--epochs; its 100 clips make about a fifth of the "
+                        "low-resource subset's steps per epoch)")
     parser.add_argument("--prune-from", default=None,
                         help="a weight-fine-tuned run (ssl_ctc) "
                         "to prune")
     parser.add_argument("--prune-sparsity", type=float, default=0.7)
+    parser.add_argument("--prune-epochs", type=int, default=None,
+                        help="epochs of the pruning run (default --epochs; "
+                        "it starts from a fine-tuned model)")
     parser.add_argument("--prune-weight-epochs", type=int, default=0,
                         help="then fine-tune the pruned model's weights "
                         "under its fixed masks for this many epochs")
@@ -129,11 +142,7 @@ def plan_runs(args):
     >>> sorted(plan_runs(args))
     ['commonvoice_masks', 'masks_0.1', 'prune_0.7', 'weights']
     """
-    # ssl_ctc.yaml's and s3router_ctc.yaml's tri-stage schedule is sized in
-    # steps (total_steps), the budget here in epochs: every run holds the
-    # peak rate, then cools down over the last 20% of its epochs
-    common = [*shared_overrides(args, args.epochs), "--hold_steps=1000000",
-              "--lr_cooldown=0.2"]
+    common = [*shared_overrides(args, args.epochs), *HOLD_AND_COOL]
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
@@ -146,14 +155,16 @@ def plan_runs(args):
             runs[mask_name(args.domain_sparsity)] = (
                 "s3router_ctc.yaml",
                 [*in_domain, f"--sparsity={args.domain_sparsity}"])
+        epochs = args.domain_epochs or args.epochs
         runs["commonvoice_masks"] = ("s3router_ctc.yaml", [
-            *common, f"--teacher_folder={args.teacher_folder}",
+            *shared_overrides(args, epochs), *HOLD_AND_COOL,
+            f"--teacher_folder={args.teacher_folder}",
             f"--cv_data_folder={args.cv_data_folder}",
             "--train_corpus=commonvoice", "--train_subset_share=null",
             f"--sparsity={args.domain_sparsity}"])
     if args.prune_from:
         runs[prune_name(args)] = ("s3router_prune_ctc.yaml", pruning_overrides(
-            args, shared_overrides(args, args.epochs)))
+            args, shared_overrides(args, args.prune_epochs or args.epochs)))
     return runs
 
 
