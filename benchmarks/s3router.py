@@ -142,7 +142,10 @@ def plan_runs(args):
     >>> sorted(plan_runs(args))
     ['commonvoice_masks', 'masks_0.1', 'prune_0.7', 'weights']
     """
-    common = [*shared_overrides(args, args.epochs), *HOLD_AND_COOL]
+    def scheduled(epochs):  # the runs from the pretrained model
+        return [*shared_overrides(args, epochs), *HOLD_AND_COOL]
+
+    common = scheduled(args.epochs)
     low = [f"--train_subset_share={args.subset}",
            f"--teacher_folder={args.teacher_folder}"]
     in_domain = [*common, *low, f"--cv_data_folder={args.cv_data_folder}"]
@@ -155,9 +158,8 @@ def plan_runs(args):
             runs[mask_name(args.domain_sparsity)] = (
                 "s3router_ctc.yaml",
                 [*in_domain, f"--sparsity={args.domain_sparsity}"])
-        epochs = args.domain_epochs or args.epochs
         runs["commonvoice_masks"] = ("s3router_ctc.yaml", [
-            *shared_overrides(args, epochs), *HOLD_AND_COOL,
+            *scheduled(args.domain_epochs or args.epochs),
             f"--teacher_folder={args.teacher_folder}",
             f"--cv_data_folder={args.cv_data_folder}",
             "--train_corpus=commonvoice", "--train_subset_share=null",

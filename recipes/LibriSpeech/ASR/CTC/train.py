@@ -38,6 +38,7 @@ from speechbrain.utils.logger import get_logger
 from speechbrain_ee.analysis.timing import measure_speed, medians, speedups
 from speechbrain_ee.dataio.recipe_data import (
     dataio_prepare,
+    dev_selection,
     make_loader_kwargs,
     update_results,
 )
@@ -438,8 +439,13 @@ class ASR(BudgetedBrain):
             DataLoader options.
         """
         self.test_name = name
-        self.evaluate(dataset, min_key=self.ckpt_metric,
-                      test_loader_kwargs=loader_kwargs)
+        self.evaluate(dataset, test_loader_kwargs=loader_kwargs)
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        """Scores the checkpoint `dev_selection` picks (lowest dev
+        ``ckpt_metric``), the one export and the analysis tools load."""
+        if self.checkpointer is not None:
+            self.checkpointer.recover_if_possible(**dev_selection())
 
 
 def main(argv):
