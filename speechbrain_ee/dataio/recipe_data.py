@@ -27,6 +27,7 @@ from speechbrain.utils.distributed import run_on_main
 from speechbrain_ee.dataio.audio import load_audio
 from speechbrain_ee.dataio.common_voice_prepare import prepare_common_voice
 from speechbrain_ee.dataio.librispeech_prepare import prepare_librispeech
+from speechbrain_ee.errors import UsageError
 
 CV_TEST_NAME = "cv-test"
 TRAIN_CORPORA = ("librispeech", "commonvoice")
@@ -410,6 +411,69 @@ def update_results(path, test_name, stats):
     results[test_name] = {k: float(v) for k, v in stats.items()}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
+
+
+CKPT_METRICS = ("WER", "CER")
+
+
+def ckpt_metric(hparams):
+    """The dev error rate a CTC run keeps (and scores, exports) the
+    checkpoint with the lowest of: the YAML's ``ckpt_metric``, ``WER`` by
+    default, ``CER`` where the greedy WER is near 100 and too coarse to
+    choose by (low-resource runs). Checked before training.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> ckpt_metric({})
+    'WER'
+    >>> ckpt_metric({"ckpt_metric": "cer"})
+    Traceback (most recent call last):
+    ...
+    speechbrain_ee.errors.UsageError: ckpt_metric: 'cer'; use WER or CER.
+    """
+    metric = hparams.get("ckpt_metric") or "WER"
+    if metric not in CKPT_METRICS:
+        raise UsageError(f"ckpt_metric: {metric!r}; use "
+                         f"{' or '.join(CKPT_METRICS)}.")
+    return metric
+
+
+def dev_checkpoint(stats, epoch, metric):
+    """``Checkpointer.save_and_keep_only`` keyword arguments at the end of a
+    CTC recipe's dev pass: the dev WER and CER, the epoch and the metric
+    the run selects on in the meta (`dev_selection` reads it back), and the
+    one checkpoint with the lowest ``metric`` kept.
+
+    Arguments
+    ---------
+    stats : dict
+        The dev pass's ``WER`` and ``CER``.
+    epoch : int
+        The epoch.
+    metric : str
+        The run's `ckpt_metric`.
+
+    Returns
+    -------
+    dict
+
+    Example
+    -------
+    >>> dev_checkpoint({"WER": 90.0, "CER": 40.0}, 3, "CER")["min_keys"]
+    ['CER']
+    """
+    return {"meta": {"WER": stats["WER"], "CER": stats["CER"], "epoch": epoch,
+                     "ckpt_metric": metric},
+            "min_keys": [metric], "num_to_keep": 1}
 
 
 def dev_selection():

@@ -5,10 +5,15 @@ model has no use for, in one line), and fine-tunes the run on a few Common
 Voice clips with a falling loss, scoring before and after."""
 
 import json
+import re
 import subprocess
 import sys
 
+import pytest
+from speechbrain.utils.checkpoints import Checkpointer
+
 from speechbrain_ee.analysis.wer_groups import read_wer_file
+from speechbrain_ee.dataio.recipe_data import dev_selection
 from speechbrain_ee.inference.export import export_run
 
 from .recipe_runs import REPO_ROOT, train_losses
@@ -67,7 +72,8 @@ def test_finetuning_lowers_the_loss_and_scores_before_and_after(blank_skip_run,
     out = tmp_path / "ft"
     log = cv_recipe("finetune_ctc.yaml", blank_skip_run, tiny_corpora, out,
                     "--number_of_epochs=4", "--hours=1", "--batch_size=2",
-                    "--lr_adam=0.002", "--skip_threshold=1.0")
+                    "--lr_adam=0.002", "--skip_threshold=1.0",
+                    "--ckpt_metric=CER")
     losses = train_losses(out)
     assert sorted(losses) == [1, 2, 3, 4] and losses[4] < losses[1], losses
     results = json.loads((out / "results.json").read_text())
@@ -75,6 +81,22 @@ def test_finetuning_lowers_the_loss_and_scores_before_and_after(blank_skip_run,
     assert before["train_utterances"] == 4 and before["skipped_share"] == 0.0
     assert 0 <= after["WER"] and after["utterances"] == before["utterances"] == 5
     assert "before" in log and "after fine-tuning" in log
+    # the kept (and scored) checkpoint has the lowest dev CER, as the
+    # LibriSpeech recipe's and export's dev_selection finds it
+    dev_cers = [float(x) for x in re.findall(
+        r"valid CER: ([\d.e+-]+)", (out / "train_log.txt").read_text())]
+    best = Checkpointer(out / "save").find_checkpoint(**dev_selection())
+    assert len(dev_cers) == 4 and best.meta["ckpt_metric"] == "CER"
+    assert best.meta["CER"] == pytest.approx(min(dev_cers), abs=0.01)
+
+
+def test_a_bad_ckpt_metric_is_refused_before_preparation(blank_skip_run,
+                                                         tiny_corpora, tmp_path):
+    log = cv_recipe("finetune_ctc.yaml", blank_skip_run, tiny_corpora,
+                    tmp_path / "x", "--ckpt_metric=cer", status=2)
+    (line,) = [x for x in log.splitlines() if x.startswith("train.py: error:")]
+    assert "ckpt_metric: 'cer'; use WER or CER." in line
+    assert not (tmp_path / "x" / "save" / "test.csv").exists()
 
 
 def test_s3router_adaptation_learns_a_mask_over_the_frozen_model(blank_skip_run,

@@ -66,17 +66,36 @@ def test_teacher_pretraining(teacher):
 
 def test_second_iteration_clusters_a_layer_of_the_first(teacher, tiny_corpora,
                                                         tmp_path):
-    """HuBERT's second iteration: the targets are k-means units of a layer
-    of the first model; the masked prediction loss falls."""
+    """HuBERT's second iteration, started from the first model's weights:
+    the targets are new k-means units of a layer of the first model and the
+    masked prediction loss falls; the folder records that source and carries
+    the model, so that continuing it on MFCC targets is refused and
+    continuing it on the same layer keeps its units."""
     out = tmp_path / "iter2"
     run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
                out, "--number_of_epochs=3", "--unlabelled_folder=null",
+               f"--init_folder={teacher}",
                f"--units_from={teacher / 'teacher.ckpt'}", "--units_layer=1",
                *TINY_TEACHER)
     losses = log_values(out, "loss")
     assert losses[3] < losses[1], losses
     centroids = torch.load(out / "save" / "kmeans_20.pt")
     assert centroids.shape == (20, 32)  # the first model's width, not MFCC's 39
+    units = json.loads((out / "pretraining.json").read_text())["units"]
+    assert units["layer"] == 1
+    assert (out / "units_model.ckpt").read_bytes() == \
+        (teacher / "teacher.ckpt").read_bytes()
+    with pytest.raises(AssertionError, match="trained on units of layer 1"):
+        run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+                   tmp_path / "mfcc", "--number_of_epochs=1",
+                   "--unlabelled_folder=null", f"--init_folder={out}",
+                   *TINY_TEACHER)
+    more = tmp_path / "more"
+    run_script("pretrain_teacher.py", "hubert_teacher.yaml", tiny_corpora,
+               more, "--number_of_epochs=1", "--unlabelled_folder=null",
+               f"--init_folder={out}", "--units_layer=1",
+               f"--units_from={out / 'units_model.ckpt'}", *TINY_TEACHER)
+    assert torch.equal(torch.load(more / "save" / "kmeans_20.pt"), centroids)
 
 
 def test_teacher_pretraining_resumes_exactly(teacher, tiny_corpora, tiny_pool,

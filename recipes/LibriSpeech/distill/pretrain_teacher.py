@@ -30,6 +30,7 @@ Authors
 """
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -165,12 +166,42 @@ def units_file(hparams):
     return os.path.join(hparams["save_folder"], units_name(hparams))
 
 
+UNITS_MODEL = "units_model.ckpt"  # beside teacher.ckpt: what later iterations cluster
+
+
+def units_source(hparams):
+    """Where a run's targets come from: ``{"layer": None}`` for MFCC
+    (HuBERT's first iteration), else the clustered layer and the SHA-256 of
+    the model it belongs to (``units_from``), so that the same units are
+    recognised under another path.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe's hyperparameters.
+
+    Returns
+    -------
+    dict
+    """
+    if not hparams.get("units_from"):
+        return {"layer": None}
+    with open(hparams["units_from"], "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"layer": hparams["units_layer"], "model_sha256": digest}
+
+
 def start_from(hparams):
     """Continued pretraining: the weights and the units of ``init_folder``
     (a pretraining run's output folder, or the published built-in model).
     The optimiser and the schedule start afresh; a run with checkpoints of
     its own resumes from them instead (they are restored later, over
     these weights).
+
+    With targets of another source than the folder's (``units_from`` a
+    first iteration's model: HuBERT's next iteration, started from the
+    earlier weights to save CPU time) the units are fitted anew; a later
+    iteration's folder continued on MFCC targets is refused.
 
     Arguments
     ---------
@@ -194,15 +225,25 @@ def start_from(hparams):
                 f"init_folder: {path} not found; give the output folder of a "
                 f"pretraining run (it holds teacher.ckpt and "
                 f"{units_name(hparams)}) or null.")
-    if if_main_process() and not os.path.isfile(units_file(hparams)):
+    summary = os.path.join(folder, "pretraining.json")
+    before = {"steps": 0, "minutes": 0.0}
+    if os.path.isfile(summary):
+        with open(summary, encoding="utf-8") as f:
+            before = json.load(f)
+    theirs = before.get("units", {"layer": None})
+    ours = units_source(hparams)
+    if theirs["layer"] is not None and ours["layer"] is None:
+        raise ValueError(
+            f"init_folder: {folder} was trained on units of layer "
+            f"{theirs['layer']} of an earlier model; continue it with "
+            f"--units_from {os.path.join(folder, UNITS_MODEL)} "
+            f"--units_layer {theirs['layer']}.")
+    if (if_main_process() and ours == theirs
+            and not os.path.isfile(units_file(hparams))):
         shutil.copyfile(units, units_file(hparams))
     sb.utils.distributed.ddp_barrier()
     strict_transfer(hparams["teacher"], weights)
-    summary = os.path.join(folder, "pretraining.json")
-    if not os.path.isfile(summary):
-        return {"steps": 0, "minutes": 0.0}
-    with open(summary, encoding="utf-8") as f:
-        return json.load(f)
+    return before
 
 
 def teacher_file_dtype(hparams):
@@ -249,7 +290,12 @@ def write_teacher(hparams, brain, before, accuracy):
     rows = read_progress(hparams["output_folder"])  # minutes over resumes
     summary = {"steps": before["steps"] + brain.optimizer_step,
                "minutes": round(before["minutes"] + (rows[-1][1] if rows else 0), 1),
-               "dev_masked_acc": accuracy}
+               "dev_masked_acc": accuracy,
+               "units": units_source(hparams)}
+    if hparams.get("units_from"):  # the folder carries what its units need
+        target = os.path.join(folder, UNITS_MODEL)
+        if os.path.abspath(hparams["units_from"]) != os.path.abspath(target):
+            shutil.copyfile(hparams["units_from"], target)
     with open(os.path.join(folder, "pretraining.json"), "w",
               encoding="utf-8") as f:
         json.dump(summary, f, indent=1)

@@ -51,7 +51,13 @@ from speechbrain_ee.dataio.common_voice_prepare import (
     prepare_common_voice,
     read_skipped,
 )
-from speechbrain_ee.dataio.recipe_data import dataio_prepare, update_results
+from speechbrain_ee.dataio.recipe_data import (
+    ckpt_metric,
+    dataio_prepare,
+    dev_checkpoint,
+    dev_selection,
+    update_results,
+)
 from speechbrain_ee.decoding.ctc import greedy_decoder
 from speechbrain_ee.decoding.lexicon import csv_transcripts
 from speechbrain_ee.errors import RECIPE_ERRORS, UsageError, run_command
@@ -81,6 +87,8 @@ class CommonVoiceCTC(BudgetedBrain):
     lexicon_searcher = None
     test_tsv = None
     report = {}  # what every test line adds (sentences left out, training data)
+    ckpt_metric = "WER"  # main() sets the YAML's (recipe_data.ckpt_metric)
+    score_best = False  # score() sets it: the best fine-tuned checkpoint
 
     def compute_forward(self, batch, stage):
         """Waveforms -> features -> the model's `EncoderOutput`."""
@@ -118,10 +126,11 @@ class CommonVoiceCTC(BudgetedBrain):
         return loss
 
     def on_evaluate_start(self, max_key=None, min_key=None):
-        """Loads the best fine-tuned checkpoint only when asked (a key
-        given): the model as loaded is scored otherwise."""
-        if min_key is not None or max_key is not None:
-            super().on_evaluate_start(max_key=max_key, min_key=min_key)
+        """Loads the best fine-tuned checkpoint (`dev_selection`: lowest
+        dev ``ckpt_metric``) only when asked (``best``): the model as
+        loaded is scored otherwise."""
+        if self.score_best:
+            self.checkpointer.recover_if_possible(**dev_selection())
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the metrics and times the stage."""
@@ -145,8 +154,7 @@ class CommonVoiceCTC(BudgetedBrain):
                             "steps": self.optimizer_step},
                 train_stats=self.train_stats, valid_stats=stats)
             self.checkpointer.save_and_keep_only(
-                meta={"WER": stats["WER"], "epoch": epoch}, min_keys=["WER"],
-                num_to_keep=1)
+                **dev_checkpoint(stats, epoch, self.ckpt_metric))
             return
         self._end_of_test(stats)
 
@@ -181,11 +189,12 @@ class CommonVoiceCTC(BudgetedBrain):
                       encoding="utf-8") as w:
                 w.write(table)
 
-    def score(self, name, dataset, min_key=None):
+    def score(self, name, dataset, best=False):
         """Scores ``dataset`` as test set ``name`` (the loaded model, or
-        with ``min_key`` the best fine-tuned checkpoint); returns its WER."""
+        with ``best`` the best fine-tuned checkpoint); returns its WER."""
         self.test_name = name
-        self.evaluate(dataset, min_key=min_key,
+        self.score_best = best
+        self.evaluate(dataset,
                       test_loader_kwargs=self.hparams.test_dataloader_opts)
         return self.wer_metric.summarize("error_rate")
 
@@ -273,6 +282,7 @@ def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     check_device(run_opts.device)
     hparams = load_hparams(hparams_file, overrides)
+    metric = ckpt_metric(hparams)  # checked before anything is prepared
     sb.create_experiment_directory(experiment_directory=hparams["output_folder"],
                                    hyperparams_to_save=hparams_file, overrides=overrides)
     loaded = load_model(hparams["model"], savedir=hparams["model_savedir"],
@@ -299,6 +309,7 @@ def main(argv):
         hparams["checkpointer"].add_recoverable("model", loaded.model)
         hparams["checkpointer"].add_recoverable("normalizer", loaded.normalize)
     brain = make_brain(CommonVoiceCTC, hparams, run_opts)
+    brain.ckpt_metric = metric
     brain.options = options
     brain.test_tsv = tsv_path(hparams, "test_tsv")
     brain.ctc_cost = functools.partial(sb.nnet.losses.ctc_loss,
@@ -331,10 +342,11 @@ def main(argv):
               train_loader_kwargs=hparams["train_dataloader_opts"],
               valid_loader_kwargs=hparams["valid_dataloader_opts"])
     if routing:  # the best checkpoint's masks, saved before the scoring line
-        brain.on_evaluate_start(min_key="WER")
+        brain.score_best = True
+        brain.on_evaluate_start()
         brain.report["mask_bytes"] = save_masks(
             loaded.model, os.path.join(hparams["output_folder"], "masks.pt"))
-    after = brain.score(f"{name}-after", test_data, min_key="WER")
+    after = brain.score(f"{name}-after", test_data, best=True)
     print(f"{name}: WER {before:.2f} before, {after:.2f} after fine-tuning on "
           f"{extra['train_hours']:.3f} h ({extra['train_utterances']} utterances)")
 

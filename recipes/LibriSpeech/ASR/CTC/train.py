@@ -37,7 +37,9 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_ee.analysis.timing import measure_speed, medians, speedups
 from speechbrain_ee.dataio.recipe_data import (
+    ckpt_metric,
     dataio_prepare,
+    dev_checkpoint,
     dev_selection,
     make_loader_kwargs,
     update_results,
@@ -87,6 +89,7 @@ class ASR(BudgetedBrain):
 
     lexicon_searcher = None  # main() sets the YAML's `lexicon_searcher`
     encoder_params = ()  # trained encoder parameters (encoder_freeze_steps)
+    ckpt_metric = "WER"  # main() sets the YAML's (recipe_data.ckpt_metric)
 
     def init_optimizers(self):
         """SpeechBrain's optimiser; with ``encoder_lr_scale`` (SSL
@@ -340,21 +343,10 @@ class ASR(BudgetedBrain):
             train_stats=self.train_stats,
             valid_stats=stage_stats,
         )
+        # ckpt_metric in the meta: export and analysis pick the same
+        # checkpoint (dev_selection)
         self.checkpointer.save_and_keep_only(
-            # ckpt_metric in the meta: export and analysis pick the same
-            # checkpoint (speechbrain_ee.dataio.recipe_data.dev_selection)
-            meta={"WER": stage_stats["WER"], "CER": stage_stats["CER"],
-                  "epoch": epoch, "ckpt_metric": self.ckpt_metric},
-            min_keys=[self.ckpt_metric],
-            num_to_keep=1,
-        )
-
-    @property
-    def ckpt_metric(self):
-        """The dev error rate the kept checkpoint has lowest: the YAML's
-        ``ckpt_metric`` (default ``WER``; ``CER`` where the greedy WER is
-        near 100 and too coarse to choose, as in low-resource runs)."""
-        return getattr(self.hparams, "ckpt_metric", "WER")
+            **dev_checkpoint(stage_stats, epoch, self.ckpt_metric))
 
     def _end_of_test(self, stage_stats):
         """Writes the WER files and the results summary of one test set."""
@@ -451,6 +443,7 @@ class ASR(BudgetedBrain):
 def main(argv):
     """Parses the command line, prepares data, trains and scores."""
     hparams, run_opts = setup_experiment(argv)
+    metric = ckpt_metric(hparams)  # checked before anything is prepared
     tokenizer = tokenizer_from_hparams(hparams)
     train_data, valid_data, tests = dataio_prepare(hparams, tokenizer)
     train_kwargs, valid_kwargs = make_loader_kwargs(
@@ -458,6 +451,7 @@ def main(argv):
     )
 
     asr_brain = make_brain(ASR, hparams, run_opts)
+    asr_brain.ckpt_metric = metric
     asr_brain.tokenizer = tokenizer
     asr_brain.greedy_words = greedy_decoder(tokenizer, hparams["blank_index"])
     vocab_list = [
