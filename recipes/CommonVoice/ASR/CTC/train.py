@@ -88,7 +88,6 @@ class CommonVoiceCTC(BudgetedBrain):
     test_tsv = None
     report = {}  # what every test line adds (sentences left out, training data)
     ckpt_metric = "WER"  # main() sets the YAML's (recipe_data.ckpt_metric)
-    score_best = False  # score() sets it: the best fine-tuned checkpoint
 
     def compute_forward(self, batch, stage):
         """Waveforms -> features -> the model's `EncoderOutput`."""
@@ -126,11 +125,8 @@ class CommonVoiceCTC(BudgetedBrain):
         return loss
 
     def on_evaluate_start(self, max_key=None, min_key=None):
-        """Loads the best fine-tuned checkpoint (`dev_selection`: lowest
-        dev ``ckpt_metric``) only when asked (``best``): the model as
-        loaded is scored otherwise."""
-        if self.score_best:
-            self.checkpointer.recover_if_possible(**dev_selection())
+        """Scores the model as it is (SpeechBrain's hook would load the
+        latest checkpoint): main() loads the best fine-tuned one itself."""
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the metrics and times the stage."""
@@ -189,11 +185,10 @@ class CommonVoiceCTC(BudgetedBrain):
                       encoding="utf-8") as w:
                 w.write(table)
 
-    def score(self, name, dataset, best=False):
-        """Scores ``dataset`` as test set ``name`` (the loaded model, or
-        with ``best`` the best fine-tuned checkpoint); returns its WER."""
+    def score(self, name, dataset):
+        """Scores ``dataset`` as test set ``name`` with the model as it is;
+        returns its WER."""
         self.test_name = name
-        self.score_best = best
         self.evaluate(dataset,
                       test_loader_kwargs=self.hparams.test_dataloader_opts)
         return self.wer_metric.summarize("error_rate")
@@ -341,12 +336,12 @@ def main(argv):
     brain.fit(brain.hparams.epoch_counter, train_data, valid_data,
               train_loader_kwargs=hparams["train_dataloader_opts"],
               valid_loader_kwargs=hparams["valid_dataloader_opts"])
-    if routing:  # the best checkpoint's masks, saved before the scoring line
-        brain.score_best = True
-        brain.on_evaluate_start()
+    # the best fine-tuned checkpoint (lowest dev ckpt_metric), as export picks it
+    brain.checkpointer.recover_if_possible(**dev_selection())
+    if routing:  # its masks, saved before the scoring line
         brain.report["mask_bytes"] = save_masks(
             loaded.model, os.path.join(hparams["output_folder"], "masks.pt"))
-    after = brain.score(f"{name}-after", test_data, best=True)
+    after = brain.score(f"{name}-after", test_data)
     print(f"{name}: WER {before:.2f} before, {after:.2f} after fine-tuning on "
           f"{extra['train_hours']:.3f} h ({extra['train_utterances']} utterances)")
 
