@@ -330,6 +330,14 @@ class DistillStudent(nn.Module):
         source = teacher.model
         waveform = isinstance(self.front_end, WaveformFrontEnd)
         if cnn and waveform:
+            ours = self.front_end.feature_extractor.conv_layers[0].conv
+            theirs = source.feature_extractor.conv_layers[0].conv
+            if ours.out_channels != theirs.out_channels:
+                raise ValueError(
+                    f"init_cnn_from_teacher: the student's waveform CNN has "
+                    f"{ours.out_channels} channels, the teacher's "
+                    f"{theirs.out_channels}; set init_cnn_from_teacher: False "
+                    "(and frontend_steps, frontend_projection to train it).")
             self.front_end.feature_extractor.load_state_dict(
                 source.feature_extractor.state_dict())
         if not num_layers:

@@ -7,9 +7,10 @@ The YAML gives the teacher (a real HuBERT/wav2vec2 through
 student (`speechbrain_ee.distill.student`: waveform CNN or Fbank front end,
 shared or layer-wise prediction heads) and the loss weights: regression
 (L1 + log-sigmoid cosine) on the predicted teacher layers, plus ``alpha``
-x the discriminative loss on the teacher's codewords. With an Fbank front
-end, the first ``frontend_steps`` optimiser steps train only the front end
-to match the teacher's first hidden state (stage 1), then everything.
+x the discriminative loss on the teacher's codewords. With a front end of
+the student's own (Fbank, or a waveform CNN narrower than the teacher's),
+the first ``frontend_steps`` optimiser steps train only the front end to
+match the teacher's first hidden state (stage 1), then everything.
 
 To run (from the repository root, after pretrain_teacher.py)::
 
