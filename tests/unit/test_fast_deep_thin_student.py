@@ -31,13 +31,18 @@ def kernel(student):
     return student.encoder.pos_conv_embed.conv.kernel_size[0]
 
 
+def random_teacher(folder):
+    """``folder/teacher.ckpt``: a random built-in teacher."""
+    ssl = load(RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml",
+               {**TEACHER, "ssl_checkpoint": None, "output_folder": str(folder / "t")})
+    torch.save(ssl["encoder"].state_dict(), folder / "teacher.ckpt")
+
+
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory):
     """A deep & thin distillation run's folder, positional kernel 8."""
     folder = tmp_path_factory.mktemp("deep_thin_k8")
-    ssl = load(RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml",
-               {**TEACHER, "ssl_checkpoint": None, "output_folder": str(folder / "t")})
-    torch.save(ssl["encoder"].state_dict(), folder / "teacher.ckpt")
+    random_teacher(folder)
     hparams = load(DISTILL / "hparams" / "distill_deep_thin.yaml",
                    {**TEACHER, **STUDENT, "student_conv_pos_kernel": 8,
                     "output_folder": str(folder / "d"),
@@ -84,9 +89,7 @@ def test_a_cnn_of_its_own_fine_tunes_from_its_distillation(tmp_path):
     """A student with fewer CNN channels than the teacher trains its own
     CNN (stage 1's projection, ``frontend_projection``); fine-tuning loads
     it, projection included, strictly."""
-    ssl = load(RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml",
-               {**TEACHER, "ssl_checkpoint": None, "output_folder": str(tmp_path / "t")})
-    torch.save(ssl["encoder"].state_dict(), tmp_path / "teacher.ckpt")
+    random_teacher(tmp_path)
     own = {**TEACHER, **STUDENT, "student_conv_dim": 16, "frontend_projection": 32}
     hparams = load(DISTILL / "hparams" / "distill_deep_thin.yaml",
                    {**own, "output_folder": str(tmp_path / "d"),
@@ -106,9 +109,7 @@ def test_a_cnn_of_its_own_fine_tunes_from_its_distillation(tmp_path):
 
 
 def test_copying_a_cnn_of_other_channels_is_refused_by_name(tmp_path):
-    ssl = load(RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml",
-               {**TEACHER, "ssl_checkpoint": None, "output_folder": str(tmp_path / "t")})
-    torch.save(ssl["encoder"].state_dict(), tmp_path / "teacher.ckpt")
+    random_teacher(tmp_path)
     hparams = load(DISTILL / "hparams" / "distill_deep_thin.yaml",
                    {**TEACHER, **STUDENT, "student_conv_dim": 16,
                     "output_folder": str(tmp_path / "d"),
