@@ -38,6 +38,21 @@ def random_teacher(folder):
     torch.save(ssl["encoder"].state_dict(), folder / "teacher.ckpt")
 
 
+def save_as_the_recipe(hparams, folder):
+    """``student.ckpt`` and ``normalizer.ckpt``, as distill/train.py writes them."""
+    for key, name in (("student", "student.ckpt"), ("normalize", "normalizer.ckpt")):
+        get_default_hook(hparams[key], DEFAULT_SAVE_HOOKS)(hparams[key], folder / name)
+
+
+def assert_loads_as_distilled(hparams, folder):
+    """The fine-tuning YAML's pretrainer loads ``folder/student.ckpt``
+    strictly, weight for weight."""
+    load_pretrained(hparams["pretrainer"])
+    saved = torch.load(folder / "student.ckpt")
+    for name, value in hparams["student"].state_dict().items():
+        assert torch.equal(value, saved[name]), name
+
+
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory):
     """A deep & thin distillation run's folder, positional kernel 8."""
@@ -48,8 +63,7 @@ def distilled(tmp_path_factory):
                     "output_folder": str(folder / "d"),
                     "teacher_checkpoint": str(folder / "teacher.ckpt")})
     assert kernel(hparams["student"]) == 8
-    for key, name in (("student", "student.ckpt"), ("normalize", "normalizer.ckpt")):
-        get_default_hook(hparams[key], DEFAULT_SAVE_HOOKS)(hparams[key], folder / name)
+    save_as_the_recipe(hparams, folder)
     return folder
 
 
@@ -72,11 +86,8 @@ def test_every_deep_thin_yaml_has_the_option():
 
 def test_a_shorter_kernel_fine_tunes_from_its_distillation(distilled, tmp_path):
     hparams = fine_tuning(distilled, tmp_path, 8)
-    load_pretrained(hparams["pretrainer"])
+    assert_loads_as_distilled(hparams, distilled)
     assert kernel(hparams["student"]) == 8
-    saved = torch.load(distilled / "student.ckpt")
-    for name, value in hparams["student"].state_dict().items():
-        assert torch.equal(value, saved[name]), name
 
 
 def test_another_kernel_is_refused_by_name(distilled, tmp_path):
@@ -98,14 +109,10 @@ def test_a_cnn_of_its_own_fine_tunes_from_its_distillation(tmp_path):
     assert student.front_end.feature_extractor.conv_layers[0].conv.out_channels == 16
     out = student(torch.randn(1, 4000), torch.ones(1), frontend_only=True)
     assert out.frontend_projection.shape[-1] == 32
-    for key, name in (("student", "student.ckpt"), ("normalize", "normalizer.ckpt")):
-        get_default_hook(hparams[key], DEFAULT_SAVE_HOOKS)(hparams[key], tmp_path / name)
+    save_as_the_recipe(hparams, tmp_path)
     tuned = load(RECIPES / "CTC" / "hparams" / "distilled_student_ctc.yaml",
                  {**own, "distill_folder": str(tmp_path), "output_folder": str(tmp_path / "run")})
-    load_pretrained(tuned["pretrainer"])
-    saved = torch.load(tmp_path / "student.ckpt")
-    for name, value in tuned["student"].state_dict().items():
-        assert torch.equal(value, saved[name]), name
+    assert_loads_as_distilled(tuned, tmp_path)
 
 
 def test_copying_a_cnn_of_other_channels_is_refused_by_name(tmp_path):
