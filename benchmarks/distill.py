@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Teacher against distilled students: parameters, inference time and WER,
 side by side in one run (spec ``distillation.md``; issue targets: the
-Fbank front end at least 15% fewer student parameters and 1.8x faster than
-the CNN front end within 10% relative WER; the student at least 2x faster
-than the teacher within 10% relative WER).
+Fbank student at least 15% fewer parameters and 1.8x faster than the CNN
+student, within 15% relative WER of the teacher; the CNN student at least
+2x faster than the teacher, within 10% relative WER).
 
 Each model is a CTC-recipe run (``ssl_ctc.yaml``,
 ``distilled_student_ctc.yaml``, ``distilled_student_fbank_ctc.yaml`` and,
@@ -112,6 +112,8 @@ def summarise(rows):
     >>> s = summarise(rows)
     >>> round(s["fbank_param_reduction"], 3), s["fbank_speedup"]
     (0.167, 2.0)
+    >>> s["fbank_rel_wer_gap"]  # against the teacher
+    0.12
     >>> s["student_speedup"], s["student_rel_wer_gap"]
     (2.0, 0.08)
     """
@@ -119,7 +121,7 @@ def summarise(rows):
     ratios = {
         "fbank_param_reduction": 1 - f["params"] / s["params"],
         "fbank_speedup": s["seconds"] / f["seconds"],
-        "fbank_rel_wer_gap": relative_gap(f["WER"], s["WER"]),
+        "fbank_rel_wer_gap": relative_gap(f["WER"], t["WER"]),
         "student_speedup": t["seconds"] / s["seconds"],
         "student_rel_wer_gap": relative_gap(s["WER"], t["WER"]),
         "fbank_student_speedup_over_teacher": t["seconds"] / f["seconds"],
@@ -225,8 +227,8 @@ def format_table(summary):
     lines += [
         f"Fbank vs CNN front end: {r['fbank_param_reduction']:.1%} fewer "
         f"parameters (target >= 15%), {r['fbank_speedup']:.2f}x faster "
-        f"(target >= 1.8x), WER {r['fbank_rel_wer_gap']:+.1%} relative "
-        "(target <= +10%)",
+        f"(target >= 1.8x); WER {r['fbank_rel_wer_gap']:+.1%} relative "
+        "to the teacher's (target <= +15%)",
         f"Student vs teacher: {r['student_speedup']:.2f}x faster (target "
         f">= 2x), WER {r['student_rel_wer_gap']:+.1%} relative (target <= "
         "+10%); Fbank student "

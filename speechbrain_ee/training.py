@@ -7,6 +7,7 @@ Authors
 
 import atexit
 import dataclasses
+import datetime
 import difflib
 import json
 import os
@@ -501,14 +502,24 @@ def end_process_group():
     """Destroys the DDP process group, if there is one, before the
     interpreter exits: gloo's threads otherwise may still be running when
     it does, and that rank aborts ("terminate called without an active
-    exception"), failing a finished run under torchrun.
+    exception"), failing a finished run under torchrun. Under gloo the
+    ranks first wait for each other (a barrier with a timeout), so that no
+    rank tears its group down while a peer still talks to it: destroying
+    alone still aborted a rank now and then on a loaded machine.
 
     Example
     -------
     >>> end_process_group()  # no group: nothing to do
     """
-    if sb.utils.distributed.is_distributed_initialized():
-        torch.distributed.destroy_process_group()
+    if not sb.utils.distributed.is_distributed_initialized():
+        return
+    if torch.distributed.get_backend() == "gloo":
+        try:
+            torch.distributed.monitored_barrier(
+                timeout=datetime.timedelta(seconds=120))
+        except RuntimeError:  # a rank failed; torchrun reports which
+            pass
+    torch.distributed.destroy_process_group()
 
 
 def load_hparams(hparams_file, overrides):

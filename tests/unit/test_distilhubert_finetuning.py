@@ -6,22 +6,18 @@ students' fine-tuning YAML (layer-wise heads) refuses it by name. No
 training: a random teacher and student, saved as the recipes save them."""
 
 import pytest
-import torch
-from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 
 from speechbrain_ee.training import load_pretrained
 from tests.integration.recipe_runs import DISTILL, RECIPES
+from tests.unit.distill_runs import (
+    TEACHER,
+    assert_loads_as_distilled,
+    load,
+    random_teacher,
+    save_as_the_recipe,
+)
 
-TEACHER = {"teacher_hidden_size": 32, "teacher_layers": 2, "teacher_heads": 4,
-           "teacher_ffn_size": 64, "teacher_conv_dim": 32, "num_codewords": 20,
-           "codeword_dim": 16}
 DISTILHUBERT = {"student_layers": 1, "predicted_layers": [1, 2]}
-
-
-def load(path, overrides):
-    with open(path, encoding="utf-8") as f:
-        return load_hyperpyyaml(f, overrides)
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +26,11 @@ def distilled(tmp_path_factory):
     normalizer.ckpt, written as recipes/LibriSpeech/distill/train.py
     writes them) from a random teacher."""
     folder = tmp_path_factory.mktemp("distilhubert")
-    ssl = load(RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml",
-               {**TEACHER, "ssl_checkpoint": None, "output_folder": str(folder / "t")})
-    torch.save(ssl["encoder"].state_dict(), folder / "teacher.ckpt")
+    random_teacher(folder)
     hparams = load(DISTILL / "hparams" / "distilhubert.yaml",
                    {**TEACHER, **DISTILHUBERT, "output_folder": str(folder / "d"),
                     "teacher_checkpoint": str(folder / "teacher.ckpt")})
-    for key, name in (("student", "student.ckpt"), ("normalize", "normalizer.ckpt")):
-        get_default_hook(hparams[key], DEFAULT_SAVE_HOOKS)(hparams[key], folder / name)
+    save_as_the_recipe(hparams, folder)
     return folder
 
 
@@ -46,12 +39,7 @@ def test_distilhubert_checkpoint_loads_strictly_for_fine_tuning(distilled, tmp_p
                    {**TEACHER, **DISTILHUBERT, "distill_folder": str(distilled),
                     "output_folder": str(tmp_path / "run")})
     assert hparams["pretrainer"].custom_hooks["student"].__name__ == "strict_transfer"
-    load_pretrained(hparams["pretrainer"])
-    saved = torch.load(distilled / "student.ckpt")
-    state = hparams["student"].state_dict()
-    assert set(state) == set(saved)
-    for name, value in state.items():
-        assert torch.equal(value, saved[name]), name
+    assert_loads_as_distilled(hparams, distilled)
     assert hparams["ctc_model"].num_layers == 1
 
 

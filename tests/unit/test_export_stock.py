@@ -27,11 +27,9 @@ from tests.integration.round_trip import (
     recipe_log_probs,
 )
 from tests.integration.recipe_runs import RECIPES
+from tests.unit.distill_runs import TEACHER
 
 TINY = {"d_model": 32, "d_ffn": 64, "nhead": 4, "num_encoder_layers": 2}
-TEACHER = {"teacher_hidden_size": 32, "teacher_layers": 2, "teacher_heads": 4,
-           "teacher_ffn_size": 64, "teacher_conv_dim": 32, "num_codewords": 20,
-           "codeword_dim": 16}
 STUDENT = {**TEACHER, "student_hidden_size": 16, "student_layers": 3,
            "student_heads": 2, "student_ffn_size": 16,
            "layer_map": [[1, 1], [2, 2], [3, 3]]}

@@ -9,48 +9,23 @@ student, saved as the recipes save them."""
 
 import pytest
 import torch
-from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 
 from speechbrain_ee.training import load_pretrained
 from tests.integration.recipe_runs import DISTILL, RECIPES
+from tests.unit.distill_runs import (
+    TEACHER,
+    assert_loads_as_distilled,
+    load,
+    random_teacher,
+    save_as_the_recipe,
+)
 
-TEACHER = {"teacher_hidden_size": 32, "teacher_layers": 2, "teacher_heads": 4,
-           "teacher_ffn_size": 64, "teacher_conv_dim": 32, "num_codewords": 20,
-           "codeword_dim": 16}
 STUDENT = {"student_hidden_size": 32, "student_layers": 2, "student_heads": 4,
            "student_ffn_size": 32, "layer_map": [[1, 1], [2, 2]]}
 
 
-def load(path, overrides):
-    with open(path, encoding="utf-8") as f:
-        return load_hyperpyyaml(f, overrides)
-
-
 def kernel(student):
     return student.encoder.pos_conv_embed.conv.kernel_size[0]
-
-
-def random_teacher(folder):
-    """``folder/teacher.ckpt``: a random built-in teacher."""
-    ssl = load(RECIPES / "CTC" / "hparams" / "ssl_ctc.yaml",
-               {**TEACHER, "ssl_checkpoint": None, "output_folder": str(folder / "t")})
-    torch.save(ssl["encoder"].state_dict(), folder / "teacher.ckpt")
-
-
-def save_as_the_recipe(hparams, folder):
-    """``student.ckpt`` and ``normalizer.ckpt``, as distill/train.py writes them."""
-    for key, name in (("student", "student.ckpt"), ("normalize", "normalizer.ckpt")):
-        get_default_hook(hparams[key], DEFAULT_SAVE_HOOKS)(hparams[key], folder / name)
-
-
-def assert_loads_as_distilled(hparams, folder):
-    """The fine-tuning YAML's pretrainer loads ``folder/student.ckpt``
-    strictly, weight for weight."""
-    load_pretrained(hparams["pretrainer"])
-    saved = torch.load(folder / "student.ckpt")
-    for name, value in hparams["student"].state_dict().items():
-        assert torch.equal(value, saved[name]), name
 
 
 @pytest.fixture(scope="module")
