@@ -505,7 +505,9 @@ def end_process_group():
     exception"), failing a finished run under torchrun. Under gloo the
     ranks first wait for each other (a barrier with a timeout), so that no
     rank tears its group down while a peer still talks to it: destroying
-    alone still aborted a rank now and then on a loaded machine.
+    alone still aborted a rank now and then on a loaded machine. A rank
+    that ends on an uncaught exception (``sys.last_value``) does not wait:
+    its peers may never arrive, and torchrun should hear of it at once.
 
     Example
     -------
@@ -513,7 +515,8 @@ def end_process_group():
     """
     if not sb.utils.distributed.is_distributed_initialized():
         return
-    if torch.distributed.get_backend() == "gloo":
+    failed = getattr(sys, "last_value", None) is not None
+    if torch.distributed.get_backend() == "gloo" and not failed:
         try:
             torch.distributed.monitored_barrier(
                 timeout=datetime.timedelta(seconds=120))

@@ -223,3 +223,27 @@ def test_a_rerun_logs_each_test_once(tmp_path):
     BudgetedBrain.log_test(brain, meta, {"WER": 50.0})
     lines = log.read_text().splitlines()
     assert len(lines) == 2 and lines[0].startswith("test set: test-clean, epochs trained: 3")
+
+
+@pytest.mark.parametrize("uncaught", [False, True])
+def test_end_process_group_waits_then_destroys(monkeypatch, uncaught):
+    """A one-process gloo group: the barrier passes at once (or, after an
+    uncaught exception, is skipped), and the group is gone."""
+    import socket
+
+    from speechbrain_ee.training import end_process_group
+
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1)
+    barriers = []
+    real_barrier = torch.distributed.monitored_barrier
+    monkeypatch.setattr(torch.distributed, "monitored_barrier",
+                        lambda **kw: barriers.append(real_barrier(**kw)))
+    if uncaught:
+        monkeypatch.setattr("sys.last_value", ValueError("a failed rank"), raising=False)
+    end_process_group()
+    assert not torch.distributed.is_initialized()
+    assert len(barriers) == (0 if uncaught else 1)
