@@ -9,11 +9,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPES = REPO_ROOT / "recipes" / "LibriSpeech" / "ASR"
 DISTILL = REPO_ROOT / "recipes" / "LibriSpeech" / "distill"
-# The tiny built-in teacher's sizes (for the YAMLs that build it).
-TEACHER = ["--teacher_hidden_size=32", "--teacher_layers=2",
-           "--teacher_heads=4", "--teacher_ffn_size=64",
-           "--teacher_conv_dim=32", "--num_codewords=20",
-           "--codeword_dim=16"]
+# The tiny built-in teacher's sizes (for the YAMLs that build it), as YAML
+# overrides and as command-line flags.
+TEACHER_SIZES = {"teacher_hidden_size": 32, "teacher_layers": 2,
+                 "teacher_heads": 4, "teacher_ffn_size": 64,
+                 "teacher_conv_dim": 32, "num_codewords": 20,
+                 "codeword_dim": 16}
+TEACHER = [f"--{key}={value}" for key, value in TEACHER_SIZES.items()]
 # The tiny built-in teacher's pretraining (the progress log at every step).
 TINY_TEACHER = ["--hidden_size=32", "--num_layers=2", "--num_heads=4",
                 "--ffn_size=64", "--conv_dim=32", "--num_units=20",

@@ -8,12 +8,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import DEFAULT_SAVE_HOOKS, get_default_hook
 
 from speechbrain_ee.training import load_pretrained
-from tests.integration.recipe_runs import RECIPES
-
-# The tiny built-in teacher's sizes, as YAML overrides.
-TEACHER = {"teacher_hidden_size": 32, "teacher_layers": 2, "teacher_heads": 4,
-           "teacher_ffn_size": 64, "teacher_conv_dim": 32, "num_codewords": 20,
-           "codeword_dim": 16}
+from tests.integration.recipe_runs import RECIPES, TEACHER_SIZES as TEACHER
 
 
 def load(path, overrides):
